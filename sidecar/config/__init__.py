@@ -1,0 +1,1 @@
+"""Parsing configuration sources into located documents."""

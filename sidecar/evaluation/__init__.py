@@ -1,0 +1,1 @@
+"""Pure flag evaluation: flagd flag definitions compiled into Python callables."""
