@@ -19,9 +19,15 @@ run: $(STAMP)
 
 test: lint typecheck unit
 
+BUF := $(VENV)/buf/node_modules/.bin/buf
+
 lint: $(STAMP)
 	$(BIN)/ruff check sidecar tests bench clients
 	$(BIN)/ruff format --check sidecar tests bench clients
+	@if command -v npm >/dev/null; then \
+		test -x $(BUF) || npm install --silent --prefix $(VENV)/buf @bufbuild/buf@1.75.0; \
+		cd proto && ../$(BUF) lint; \
+	else echo "npm not found: skipping buf lint of proto/"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sidecar

@@ -1,0 +1,1 @@
+"""Generated protobuf messages for package sidecar.v1."""

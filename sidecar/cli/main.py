@@ -1,0 +1,30 @@
+"""Entry point of the ``sidecar`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sidecar import __version__
+from sidecar.cli import flags, serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sidecar",
+        description="Rollout Sidecar: local feature flags, V1/V2 routing and staged rollouts over gRPC.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    serve.add_parser(subparsers)
+    flags.add_parsers(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

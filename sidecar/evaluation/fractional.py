@@ -1,0 +1,184 @@
+"""flagd's ``fractional`` operator: deterministic weighted bucketing of a unit into variants.
+
+``{"fractional": [bucketBy?, [variant, weight?], ...]}``. The unit is the UTF-8 string ``bucketBy``
+evaluates to; without one (or when it yields null) it is ``flagKey + targetingKey``, and with no string
+``targetingKey`` the operator yields null, so the flag falls back to its default. The unit hashes with
+MurmurHash3 x86_32 (seed 0) to ``bucket = hash * totalWeight >> 32`` and the first variant whose
+cumulative weight exceeds the bucket wins. Growing the weight of the first-listed variant therefore only
+moves units into it: every unit it held keeps its variant.
+
+Weights are whole numbers (omitted or null means 1) checked at load time; a weight written as a rule is
+computed per evaluation, and an invalid one makes the operator yield null, as in flagd. A chosen string
+variant comes back as :class:`SplitVariant` so the evaluator can report reason SPLIT.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from typing import Any
+
+from sidecar.config.located import PathKey
+from sidecar.evaluation.coercion import is_number
+from sidecar.evaluation.model import FlagResolver, Rule
+from sidecar.evaluation.murmur3 import murmur3_32
+from sidecar.evaluation.rules import Compiled, SubCompiler
+
+MAX_TOTAL_WEIGHT = 2**31 - 1
+
+
+class SplitVariant(str):
+    """A variant name chosen by ``fractional``; ``if``, ``and`` and ``or`` pass it through untouched."""
+
+    __slots__ = ()
+
+
+def utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # lone surrogates from JSON escapes; hash them rather than fail
+        return text.encode("utf-8", "surrogatepass")
+
+
+def whole_weight(value: Any) -> int | None:
+    """``value`` as a valid weight, or None."""
+    if not is_number(value) or value != value:
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    return value if 0 <= value <= MAX_TOTAL_WEIGHT else None
+
+
+def compile_fractional(compiler: SubCompiler, args: Sequence[Any], path: PathKey) -> Compiled:
+    """Compile the (non-empty) arguments of ``fractional``; ``path`` names the operator."""
+    first = args[0]
+    entries_from = 0 if isinstance(first, list) else 1
+    if isinstance(first, dict):
+        unit = _unit_from_rule(compiler.compile(first, (*path, 0)).rule, compiler.flag_key)
+    elif isinstance(first, str):
+        fixed = utf8(first)
+        unit = _fixed_unit(fixed)
+    else:
+        if first is not None and entries_from == 1:
+            compiler.report((*path, 0), "fractional starts with a bucketing rule, a string or a [variant, weight]")
+        unit = _targeting_key_unit(compiler.flag_key)
+    if entries_from >= len(args):
+        compiler.report(path, "fractional needs at least one [variant, weight] bucket")
+    choices: list[Rule] = []
+    weights: list[int | Rule] = []
+    for index in range(entries_from, len(args)):
+        entry, entry_path = args[index], (*path, index)
+        if not isinstance(entry, list) or not 1 <= len(entry) <= 2:
+            compiler.report(entry_path, "a fractional bucket is [variant] or [variant, weight]")
+            continue
+        choices.append(_choice(compiler, entry[0], (*entry_path, 0)))
+        weights.append(_weight(compiler, entry[1] if len(entry) == 2 else None, (*entry_path, 1)))
+    if all(isinstance(weight, int) for weight in weights):
+        total = sum(weight for weight in weights if isinstance(weight, int))
+        if choices and total == 0:
+            compiler.report(path, "fractional weights add up to 0")
+        elif total > MAX_TOTAL_WEIGHT:
+            compiler.report(path, f"fractional weights add up to more than {MAX_TOTAL_WEIGHT}")
+    return Compiled(_fractional_rule(unit, tuple(choices), tuple(weights)))
+
+
+def _fixed_unit(fixed: bytes) -> Rule:
+    def unit(_data: Any, _resolver: FlagResolver | None) -> bytes:
+        return fixed
+
+    return unit
+
+
+def _targeting_key_unit(flag_key: str) -> Rule:
+    prefix = utf8(flag_key)
+
+    def unit(data: Any, _resolver: FlagResolver | None) -> bytes | None:
+        targeting_key = data.get("targetingKey") if isinstance(data, dict) else None
+        return prefix + utf8(targeting_key) if isinstance(targeting_key, str) else None
+
+    return unit
+
+
+def _unit_from_rule(rule: Rule, flag_key: str) -> Rule:
+    default = _targeting_key_unit(flag_key)
+
+    def unit(data: Any, resolver: FlagResolver | None) -> bytes | None:
+        value = rule(data, resolver)
+        if isinstance(value, str):
+            return utf8(value)
+        return default(data, resolver) if value is None else None
+
+    return unit
+
+
+def _choice(compiler: SubCompiler, node: Any, path: PathKey) -> Rule:
+    variant = compiler.compile(node, path)
+    if not variant.constant:
+        rule = variant.rule
+
+        def chosen(data: Any, resolver: FlagResolver | None) -> Any:
+            value = rule(data, resolver)
+            return SplitVariant(value) if isinstance(value, str) else value
+
+        return chosen
+    value = variant.value
+    if isinstance(value, list | dict):
+        compiler.report(path, "a fractional variant is a string, boolean, number, null or a rule")
+    marked = SplitVariant(value) if isinstance(value, str) else value
+
+    def fixed(_data: Any, _resolver: FlagResolver | None) -> Any:
+        return marked
+
+    return fixed
+
+
+def _weight(compiler: SubCompiler, node: Any, path: PathKey) -> int | Rule:
+    if node is None:
+        return 1
+    weight = compiler.compile(node, path)
+    if not weight.constant:
+        return weight.rule
+    value = whole_weight(weight.value)
+    if value is None:
+        compiler.report(path, f"a fractional weight is a whole number from 0 to {MAX_TOTAL_WEIGHT}")
+        return 0
+    return value
+
+
+def _fractional_rule(unit: Rule, choices: tuple[Rule, ...], weights: tuple[int | Rule, ...]) -> Rule:
+    fixed_ends = tuple(accumulate(w for w in weights if isinstance(w, int)))
+    fixed = len(fixed_ends) == len(weights)
+
+    def fractional(data: Any, resolver: FlagResolver | None) -> Any:
+        key = unit(data, resolver)
+        if key is None:
+            return None
+        ends = fixed_ends if fixed else _computed_ends(weights, data, resolver)
+        if ends is None:
+            return None
+        if not ends or ends[-1] == 0:
+            return ""  # flagd's answer for an empty distribution: no such variant, an ERROR
+        bucket = (murmur3_32(key) * ends[-1]) >> 32
+        return choices[bisect_right(ends, bucket)](data, resolver)
+
+    return fractional
+
+
+def _computed_ends(
+    weights: tuple[int | Rule, ...], data: Any, resolver: FlagResolver | None
+) -> tuple[int, ...] | None:
+    values: list[int] = []
+    for weight in weights:
+        if isinstance(weight, int):
+            values.append(weight)
+            continue
+        computed = weight(data, resolver)
+        value = 1 if computed is None else whole_weight(computed)
+        if value is None:
+            return None
+        values.append(value)
+    ends = tuple(accumulate(values))
+    return None if ends and ends[-1] > MAX_TOTAL_WEIGHT else ends

@@ -1,0 +1,48 @@
+"""Pure experiment analysis: definitions and aggregates in, an :class:`ExperimentReport` out; text, JSON and
+HTML renderers; user-feedback classification and summaries."""
+
+from sidecar.experiments.analysis import (
+    AnalysisMode,
+    ArmExposure,
+    ArmStats,
+    Correction,
+    Direction,
+    ExperimentData,
+    ExperimentDefinition,
+    ExperimentReport,
+    Interval,
+    MetricAggregate,
+    MetricDefinition,
+    MetricKind,
+    MetricResult,
+    MetricRole,
+    Outcome,
+    SampleSizePlan,
+    Verdict,
+    analyze_experiment,
+    plan_sample_size,
+    resolve_tau,
+)
+
+__all__ = [
+    "AnalysisMode",
+    "ArmExposure",
+    "ArmStats",
+    "Correction",
+    "Direction",
+    "ExperimentData",
+    "ExperimentDefinition",
+    "ExperimentReport",
+    "Interval",
+    "MetricAggregate",
+    "MetricDefinition",
+    "MetricKind",
+    "MetricResult",
+    "MetricRole",
+    "Outcome",
+    "SampleSizePlan",
+    "Verdict",
+    "analyze_experiment",
+    "plan_sample_size",
+    "resolve_tau",
+]

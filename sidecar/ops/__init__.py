@@ -1,0 +1,1 @@
+"""Operating-system integration: service-manager notification and health plumbing."""

@@ -1,0 +1,1 @@
+"""gRPC adapters: thin servicers translating protos to domain calls and back."""

@@ -1,0 +1,133 @@
+"""AdminService: authenticated flag writes, status and audit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import grpc
+
+import sidecar
+from sidecar.errors import InvalidArgumentError, NotFoundError
+from sidecar.evaluation.model import CompiledFlag
+from sidecar.server.auth import AdminAuth
+from sidecar.server.convert import struct_to_dict, to_struct
+from sidecar.server.evaluation import check_flag_key
+from sidecar.store.config_store import ConfigStore
+from sidecar.store.database import AuditRecord, StateDatabase
+from sidecar.v1 import admin_pb2, admin_pb2_grpc
+
+MAX_REASON = 1024
+MAX_AUDIT_LIMIT = 1000
+
+
+def flag_message(flag: CompiledFlag, version: str = "") -> admin_pb2.Flag:
+    return admin_pb2.Flag(
+        key=flag.key, definition=to_struct(flag.definition), source=flag.source, version=version
+    )
+
+
+def audit_message(record: AuditRecord) -> admin_pb2.AuditEntry:
+    entry = admin_pb2.AuditEntry(
+        id=record.id, timestamp=record.ts, actor=record.actor, action=record.action,
+        target=record.target, reason=record.reason, version=record.version,
+    )
+    if record.before is not None:
+        entry.before.CopyFrom(to_struct(record.before))
+    if record.after is not None:
+        entry.after.CopyFrom(to_struct(record.after))
+    return entry
+
+
+def check_reason(reason: str) -> str:
+    if len(reason) > MAX_REASON:
+        raise InvalidArgumentError(f"reason is longer than {MAX_REASON} characters")
+    return reason
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(
+        self, store: ConfigStore, database: StateDatabase, auth: AdminAuth, node_id: str, environment: str,
+        started_at: float,
+    ) -> None:
+        self._store = store
+        self._db = database
+        self._auth = auth
+        self._node_id = node_id
+        self._environment = environment
+        self._started_at = started_at
+
+    async def PutFlag(
+        self, request: admin_pb2.PutFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.PutFlagResponse:
+        actor = self._auth.authorize(context)
+        check_flag_key(request.flag_key)
+        if not request.HasField("definition"):
+            raise InvalidArgumentError("definition is required")
+        stored, revision = await self._store.put_flag(
+            request.flag_key, struct_to_dict(request.definition), actor, check_reason(request.reason)
+        )
+        flag = admin_pb2.Flag(key=stored.key, definition=to_struct(stored.definition), source="admin",
+                              version=stored.version)
+        return admin_pb2.PutFlagResponse(flag=flag, revision=revision)
+
+    async def DeleteFlag(
+        self, request: admin_pb2.DeleteFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.DeleteFlagResponse:
+        actor = self._auth.authorize(context)
+        check_flag_key(request.flag_key)
+        revision = await self._store.delete_flag(request.flag_key, actor, check_reason(request.reason))
+        return admin_pb2.DeleteFlagResponse(revision=revision)
+
+    async def GetFlag(
+        self, request: admin_pb2.GetFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.GetFlagResponse:
+        self._auth.authorize(context)
+        check_flag_key(request.flag_key)
+        snapshot = self._store.require_snapshot()
+        flag = snapshot.flags.get(request.flag_key)
+        if flag is None:
+            raise NotFoundError(f"flag {request.flag_key!r} does not exist")
+        return admin_pb2.GetFlagResponse(flag=flag_message(flag, snapshot.db_versions.get(flag.key, "")))
+
+    async def ListFlags(
+        self, request: admin_pb2.ListFlagsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.ListFlagsResponse:
+        self._auth.authorize(context)
+        snapshot = self._store.require_snapshot()
+        flags = [flag_message(f, snapshot.db_versions.get(k, "")) for k, f in sorted(snapshot.flags.items())]
+        return admin_pb2.ListFlagsResponse(flags=flags, revision=snapshot.revision)
+
+    async def GetStatus(
+        self, request: admin_pb2.GetStatusRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.GetStatusResponse:
+        self._auth.authorize(context)
+        snapshot = self._store.snapshot
+        response = admin_pb2.GetStatusResponse(
+            uptime_seconds=time.monotonic() - self._started_at,
+            node_id=self._node_id,
+            environment=self._environment,
+            version=sidecar.__version__,
+        )
+        if snapshot is not None:
+            response.revision = snapshot.revision
+            response.flag_count = len(snapshot.flags)
+            response.serving = snapshot.complete
+            response.rollout_count = len(snapshot.rollouts)
+            for status in snapshot.sources:
+                response.sources.append(admin_pb2.SourceStatus(
+                    path=status.path, ok=status.ok, errors=[str(p) for p in status.problems],
+                    checked_at=status.checked_at, flag_count=status.flag_count,
+                ))
+        return response
+
+    async def ListAudit(
+        self, request: admin_pb2.ListAuditRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.ListAuditResponse:
+        self._auth.authorize(context)
+        limit = request.limit or 100
+        if limit > MAX_AUDIT_LIMIT:
+            raise InvalidArgumentError(f"limit must be at most {MAX_AUDIT_LIMIT}")
+        records = await asyncio.to_thread(self._db.list_audit, limit, request.target or None)
+        return admin_pb2.ListAuditResponse(entries=[audit_message(r) for r in records])

@@ -1,0 +1,117 @@
+"""Conversions between protobuf ``Struct``/``Value`` and plain Python data, with the request limits.
+
+Hand-written rather than ``json_format`` because this runs on every request: it walks the message once,
+enforces nesting depth and size, and turns integral numbers into ``int`` so that string concatenation in
+rules (e.g. a fractional bucket-by) formats ``7`` as ``"7"`` like flagd does, not ``"7.0"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import struct_pb2
+
+from sidecar.errors import InvalidArgumentError
+
+MAX_CONTEXT_BYTES = 64 * 1024
+MAX_CONTEXT_DEPTH = 8
+_MAX_SAFE_INT = 2**53
+
+
+def context_to_dict(context: struct_pb2.Struct) -> dict[str, Any]:
+    """The evaluation context as plain data; INVALID_ARGUMENT when too large, too deep or malformed."""
+    if not context.fields:
+        return {}
+    if context.ByteSize() > MAX_CONTEXT_BYTES:
+        raise InvalidArgumentError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+    result = _struct(context, 1)
+    targeting_key = result.get("targetingKey")
+    if targeting_key is not None and not isinstance(targeting_key, str):
+        raise InvalidArgumentError("context field 'targetingKey' must be a string")
+    return result
+
+
+def _struct(message: struct_pb2.Struct, depth: int) -> dict[str, Any]:
+    if depth > MAX_CONTEXT_DEPTH:
+        raise InvalidArgumentError(f"context is nested deeper than {MAX_CONTEXT_DEPTH} levels")
+    return {key: _value(value, depth) for key, value in message.fields.items()}
+
+
+def _value(value: struct_pb2.Value, depth: int) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        if number.is_integer() and -_MAX_SAFE_INT <= number <= _MAX_SAFE_INT:
+            return int(number)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise InvalidArgumentError("context numbers must be finite")
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _struct(value.struct_value, depth + 1)
+    if kind == "list_value":
+        if depth + 1 > MAX_CONTEXT_DEPTH:
+            raise InvalidArgumentError(f"context is nested deeper than {MAX_CONTEXT_DEPTH} levels")
+        return [_value(item, depth + 1) for item in value.list_value.values]
+    return None  # null_value, or a Value with no kind set
+
+
+def to_value(data: Any) -> struct_pb2.Value:
+    """A protobuf ``Value`` for JSON-able data."""
+    value = struct_pb2.Value()
+    fill_value(value, data)
+    return value
+
+
+def fill_value(value: struct_pb2.Value, data: Any) -> None:
+    if data is None:
+        value.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(data, bool):
+        value.bool_value = data
+    elif isinstance(data, int | float):
+        value.number_value = data
+    elif isinstance(data, str):
+        value.string_value = data
+    elif isinstance(data, Mapping):
+        value.struct_value.SetInParent()  # an empty mapping must still read back as a struct
+        fill_struct(value.struct_value, data)
+    elif isinstance(data, list | tuple):
+        value.list_value.SetInParent()
+        for item in data:
+            fill_value(value.list_value.values.add(), item)
+    else:
+        raise TypeError(f"not JSON-able: {type(data).__name__}")
+
+
+def fill_struct(struct: struct_pb2.Struct, data: Mapping[str, Any]) -> None:
+    for key, item in data.items():
+        fill_value(struct.fields[key], item)
+
+
+def to_struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    fill_struct(struct, data)
+    return struct
+
+
+def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct from an admin request as plain data (no size limits beyond the message limit)."""
+    return {key: _plain(value) for key, value in struct.fields.items()}
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return struct_to_dict(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() and abs(number) <= _MAX_SAFE_INT else number
+    if kind in ("string_value", "bool_value"):
+        return getattr(value, kind)
+    return None

@@ -1,0 +1,123 @@
+"""EvaluationService: proto in, evaluator call, proto out. The hot path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from sidecar.clock import Clock
+from sidecar.errors import InvalidArgumentError, NotFoundError
+from sidecar.evaluation.model import EvalErrorCode, Reason, Resolution
+from sidecar.server.convert import context_to_dict, to_struct, to_value
+from sidecar.store.config_store import ConfigStore
+from sidecar.store.snapshot import Snapshot
+from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc
+
+MAX_FLAG_KEY = 256
+
+REASONS: dict[Reason, int] = {
+    Reason.STATIC: evaluation_pb2.REASON_STATIC,
+    Reason.TARGETING_MATCH: evaluation_pb2.REASON_TARGETING_MATCH,
+    Reason.SPLIT: evaluation_pb2.REASON_SPLIT,
+    Reason.DEFAULT: evaluation_pb2.REASON_DEFAULT,
+    Reason.DISABLED: evaluation_pb2.REASON_DISABLED,
+    Reason.ERROR: evaluation_pb2.REASON_ERROR,
+}
+
+
+class ResponseCache:
+    """Prebuilt responses per (flag, variant, reason) for one snapshot.
+
+    A resolution without an error is fully described by those three and the revision, so the response
+    message is built once and reused: the per-request path then allocates no protobuf objects.
+    """
+
+    def __init__(self) -> None:
+        self._revision = -1
+        self._responses: dict[tuple[str, str | None, Reason], evaluation_pb2.EvaluateResponse] = {}
+
+    def response(self, snapshot: Snapshot, resolution: Resolution) -> evaluation_pb2.EvaluateResponse:
+        if resolution.error_code is not None:
+            return build_response(resolution, snapshot.revision)
+        if self._revision != snapshot.revision:
+            self._responses = {}
+            self._revision = snapshot.revision
+        key = (resolution.flag_key, resolution.variant, resolution.reason)
+        response = self._responses.get(key)
+        if response is None:
+            response = build_response(resolution, snapshot.revision)
+            self._responses[key] = response
+        return response
+
+
+def build_response(resolution: Resolution, revision: int) -> evaluation_pb2.EvaluateResponse:
+    response = evaluation_pb2.EvaluateResponse(
+        flag_key=resolution.flag_key,
+        variant=resolution.variant or "",
+        reason=REASONS[resolution.reason],  # type: ignore[arg-type]
+        revision=revision,
+        error_code=resolution.error_code.value if resolution.error_code else "",
+        error_message=resolution.error_message or "",
+    )
+    if resolution.variant is not None and resolution.reason not in (Reason.DISABLED, Reason.ERROR):
+        response.value.CopyFrom(to_value(resolution.value))
+    if resolution.metadata:
+        response.metadata.CopyFrom(to_struct(resolution.metadata))
+    return response
+
+
+def check_flag_key(key: str) -> None:
+    if not key:
+        raise InvalidArgumentError("flag_key is required")
+    if len(key) > MAX_FLAG_KEY:
+        raise InvalidArgumentError(f"flag_key is longer than {MAX_FLAG_KEY} characters")
+
+
+class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
+    def __init__(self, store: ConfigStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache = ResponseCache()
+
+    async def Evaluate(
+        self, request: evaluation_pb2.EvaluateRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> evaluation_pb2.EvaluateResponse:
+        snapshot = self._store.require_snapshot()
+        check_flag_key(request.flag_key)
+        resolution = snapshot.evaluator.evaluate(
+            request.flag_key, context_to_dict(request.context), self._clock.now()
+        )
+        if resolution.error_code is EvalErrorCode.FLAG_NOT_FOUND:
+            raise NotFoundError(f"flag {request.flag_key!r} does not exist")
+        return self._cache.response(snapshot, resolution)
+
+    async def EvaluateAll(
+        self, request: evaluation_pb2.EvaluateAllRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> evaluation_pb2.EvaluateAllResponse:
+        snapshot = self._store.require_snapshot()
+        resolutions = snapshot.evaluator.evaluate_all(context_to_dict(request.context), self._clock.now())
+        response = evaluation_pb2.EvaluateAllResponse(revision=snapshot.revision)
+        for resolution in resolutions:
+            response.flags[resolution.flag_key].CopyFrom(self._cache.response(snapshot, resolution))
+        return response
+
+    async def Watch(
+        self, request: evaluation_pb2.WatchRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[evaluation_pb2.WatchResponse]:
+        queue = self._store.subscribe()
+        try:
+            snapshot = self._store.snapshot
+            yield _event(snapshot.revision if snapshot else 0, ())
+            while True:
+                event = await queue.get()
+                yield _event(event.revision, event.changed_keys)
+        finally:
+            self._store.unsubscribe(queue)
+
+
+def _event(revision: int, keys: tuple[str, ...]) -> evaluation_pb2.WatchResponse:
+    return evaluation_pb2.WatchResponse(
+        event=evaluation_pb2.ConfigEvent(revision=revision, changed_keys=list(keys))
+    )

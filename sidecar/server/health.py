@@ -1,0 +1,46 @@
+"""grpc.health.v1 status per service and overall, derived from the daemon's components."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grpc_health.v1 import health, health_pb2
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentCheck:
+    name: str
+    # Returns None when healthy, else a short reason.
+    probe: Callable[[], str | None]
+    # A degraded component is reported but does not take the daemon out of service.
+    critical: bool = True
+
+
+class HealthReporter:
+    def __init__(self, servicer: health.aio.HealthServicer, services: list[str],
+                 checks: list[ComponentCheck]) -> None:
+        self._servicer = servicer
+        self._services = services
+        self._checks = checks
+        self.problems: dict[str, str] = {}
+
+    @property
+    def serving(self) -> bool:
+        return not any(c.critical and c.name in self.problems for c in self._checks)
+
+    async def update(self) -> None:
+        self.problems = {}
+        for check in self._checks:
+            reason = check.probe()
+            if reason is not None:
+                self.problems[check.name] = reason
+        status = SERVING if self.serving else NOT_SERVING
+        for service in ("", *self._services):
+            await self._servicer.set(service, status)
+
+    async def shutdown(self) -> None:
+        await self._servicer.enter_graceful_shutdown()

@@ -1,0 +1,1 @@
+"""Configuration sources (files, SQLite) and the immutable snapshots built from them."""

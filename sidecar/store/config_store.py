@@ -1,0 +1,235 @@
+"""Owns the current snapshot: rebuilds it when files or the database change and swaps it atomically.
+
+Readers take ``store.snapshot`` (one attribute read) and never lock. Writers (file events, admin writes,
+another process editing the database) serialise on one asyncio lock; a failed rebuild leaves the old
+snapshot in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+
+from sidecar.clock import Clock
+from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from sidecar.evaluation.flags import compile_flag_definition
+from sidecar.hlc import HybridLogicalClock, Timestamp
+from sidecar.store.database import AuditDraft, StateDatabase, StoredFlag
+from sidecar.store.snapshot import (
+    DatabaseLoad,
+    Snapshot,
+    build_snapshot,
+    changed_flag_keys,
+    compile_database_flags,
+)
+from sidecar.store.sources import ConfigDirectory
+
+log = logging.getLogger(__name__)
+
+FLAG_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
+DB_POLL_SECONDS = 0.2
+DIRECTORY_POLL_SECONDS = 10.0
+SUBSCRIBER_QUEUE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEvent:
+    revision: int
+    changed_keys: tuple[str, ...]
+
+
+def validate_flag_key(key: str) -> None:
+    if not FLAG_KEY_PATTERN.match(key):
+        raise InvalidArgumentError(
+            f"flag key {key!r} is invalid: use 1-256 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+
+
+class ConfigStore:
+    def __init__(
+        self,
+        config_dir: Path,
+        database: StateDatabase,
+        hlc: HybridLogicalClock,
+        clock: Clock,
+        static_context: Mapping[str, Any],
+    ) -> None:
+        self._directory = ConfigDirectory(config_dir, clock.now)
+        self._db = database
+        self._hlc = hlc
+        self._clock = clock
+        self._static_context = dict(static_context)
+        self._lock = asyncio.Lock()
+        self._revision = database.last_revision()
+        self._database_load: DatabaseLoad | None = None
+        self._snapshot: Snapshot | None = None
+        self._subscribers: set[asyncio.Queue[ConfigEvent]] = set()
+        self._data_version = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    @property
+    def config_dir(self) -> Path:
+        return self._directory.directory
+
+    def require_snapshot(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            from sidecar.errors import UnavailableError
+
+            raise UnavailableError("no configuration has loaded yet")
+        return snapshot
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # Later local writes must order after every stored version, even if this host's clock went back.
+        for record in (await asyncio.to_thread(self._db.live_flags)).values():
+            self._hlc.observe(Timestamp.decode(record.version))
+        await self.reload(force=True)
+        self._tasks = [
+            asyncio.create_task(self._watch_directory(), name="config-watch"),
+            asyncio.create_task(self._poll(), name="config-poll"),
+        ]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def subscribe(self) -> asyncio.Queue[ConfigEvent]:
+        queue: asyncio.Queue[ConfigEvent] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[ConfigEvent]) -> None:
+        self._subscribers.discard(queue)
+
+    # -- reloading -------------------------------------------------------------------------------------
+
+    async def reload(self, *, force: bool = False) -> bool:
+        """Rescan files and database; swap in a new snapshot when anything changed."""
+        async with self._lock:
+            if force:
+                self._directory = ConfigDirectory(self._directory.directory, self._clock.now)
+            files_changed = await asyncio.to_thread(self._directory.refresh)
+            db_changed = await self._reload_database_locked(force)
+            if files_changed or db_changed or self._snapshot is None:
+                await self._swap_locked()
+                return True
+            return False
+
+    async def _reload_database_locked(self, force: bool) -> bool:
+        version = await asyncio.to_thread(self._db.data_version)
+        if not force and self._database_load is not None and version == self._data_version:
+            return False
+        self._data_version = version
+        stored = await asyncio.to_thread(self._db.live_flags)
+        self._database_load = compile_database_flags(stored, self._clock.now())
+        return True
+
+    async def _swap_locked(self) -> None:
+        assert self._database_load is not None  # loaded before the first swap
+        previous = self._snapshot
+        snapshot = build_snapshot(
+            self._revision + 1,
+            self._directory.contents(),
+            self._directory.statuses(),
+            self._directory.complete(),
+            self._database_load,
+            self._static_context,
+        )
+        changed = changed_flag_keys(previous, snapshot)
+        if previous is not None and not changed and previous.sources == snapshot.sources \
+                and previous.rollouts == snapshot.rollouts:
+            return
+        self._revision = snapshot.revision
+        self._snapshot = snapshot
+        await asyncio.to_thread(self._db.save_revision, snapshot.revision)
+        for status in snapshot.sources:
+            for problem in status.problems:
+                log.error("configuration rejected: %s", problem)
+        log.info("configuration revision %d: %d flags, %d changed", snapshot.revision,
+                 len(snapshot.flags), len(changed))
+        self._publish(ConfigEvent(snapshot.revision, tuple(changed)))
+
+    def _publish(self, event: ConfigEvent) -> None:
+        for queue in self._subscribers:
+            if queue.full():
+                # A slow watcher gets one coalesced event rather than unbounded memory.
+                keys: set[str] = set(event.changed_keys)
+                while not queue.empty():
+                    keys.update(queue.get_nowait().changed_keys)
+                event = ConfigEvent(event.revision, tuple(sorted(keys)))
+            queue.put_nowait(event)
+
+    async def _watch_directory(self) -> None:
+        directory = self._directory.directory
+        async for _changes in watchfiles.awatch(directory, stop_event=self._stop, debounce=50, step=20,
+                                                 recursive=True, force_polling=False):
+            try:
+                await self.reload()
+            except Exception:
+                log.exception("reload after file change failed")
+
+    async def _poll(self) -> None:
+        # The database is polled cheaply (PRAGMA data_version) for edits by other processes; the directory
+        # is rescanned now and then in case a file event was missed.
+        elapsed = 0.0
+        while True:
+            await asyncio.sleep(DB_POLL_SECONDS)
+            elapsed += DB_POLL_SECONDS
+            try:
+                if elapsed >= DIRECTORY_POLL_SECONDS:
+                    elapsed = 0.0
+                    await self.reload()
+                elif await asyncio.to_thread(self._db.data_version) != self._data_version:
+                    await self.reload()
+            except Exception:
+                log.exception("periodic reload failed")
+
+    # -- admin writes ----------------------------------------------------------------------------------
+
+    async def put_flag(self, key: str, definition: Mapping[str, Any], actor: str, reason: str) -> tuple[StoredFlag, int]:
+        validate_flag_key(key)
+        compile_flag_definition(key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reason
+        async with self._lock:
+            owner = self._directory.owner_of("flag", key)
+            if owner is not None:
+                raise FailedPreconditionError(f"flag {key!r} is defined in {owner}; edit that file instead")
+            draft = AuditDraft(self._clock.now(), actor, "flag.put", key, reason)
+            stored, _ = await asyncio.to_thread(self._db.put_flag, key, dict(definition), self._hlc, draft)
+            await self._reload_database_locked(force=True)
+            await self._swap_locked()
+            return stored, self._revision
+
+    async def delete_flag(self, key: str, actor: str, reason: str) -> int:
+        validate_flag_key(key)
+        async with self._lock:
+            owner = self._directory.owner_of("flag", key)
+            if owner is not None:
+                raise FailedPreconditionError(f"flag {key!r} is defined in {owner}; edit that file instead")
+            draft = AuditDraft(self._clock.now(), actor, "flag.delete", key, reason)
+            deleted = await asyncio.to_thread(self._db.delete_flag, key, self._hlc, draft)
+            if deleted is None:
+                raise NotFoundError(f"no flag {key!r} is stored in the database")
+            await self._reload_database_locked(force=True)
+            await self._swap_locked()
+            return self._revision

@@ -1,0 +1,233 @@
+"""The SQLite state database: admin-written flags, audit log, node identity and revision counter.
+
+One connection, guarded by a lock, in WAL mode with ``synchronous=FULL``: a write is on disk when its
+transaction commits, so an acknowledged write survives ``kill -9``. Every record carries a hybrid logical
+clock version so sidecars can later merge their databases; deletions are kept as tombstones for the same
+reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from sidecar.hlc import HybridLogicalClock
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS flags (
+    key TEXT PRIMARY KEY,
+    definition TEXT,            -- JSON; NULL for a tombstone
+    version TEXT NOT NULL,      -- HLC timestamp, encoded so that text order is time order
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    reason TEXT NOT NULL,
+    version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (ts DESC);
+CREATE INDEX IF NOT EXISTS audit_by_target ON audit (target, ts DESC);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFlag:
+    key: str
+    definition: Mapping[str, Any]
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: str
+    ts: float
+    actor: str
+    action: str
+    target: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    reason: str
+    version: str
+
+
+class StateDatabase:
+    """Thread-safe access to the state database; every public method is one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: calls come from a worker thread pool, serialised by self._lock.
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._db = sqlite_utils.Database(self._conn)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.enable_wal()
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.executescript(SCHEMA)
+
+    @property
+    def sqlite(self) -> sqlite_utils.Database:
+        """The sqlite-utils handle, for other tables' adapters. Use inside :meth:`transaction`."""
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run statements atomically; committed (and fsynced) on exit, rolled back on error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits; our own commits leave it alone."""
+        with self._lock:
+            row = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def healthy(self) -> bool:
+        try:
+            with self._lock:
+                self._conn.execute("SELECT 1").fetchone()
+        except sqlite3.Error:
+            return False
+        return True
+
+    # -- node identity and revision -------------------------------------------------------------------
+
+    def node_id(self, requested: str | None) -> str:
+        """The stable node id: the requested one (remembered), else the remembered one, else a new one."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
+            if requested:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('node_id', ?)", (requested,))
+                return requested
+            if row is not None:
+                return str(row[0])
+            node = f"node-{uuid.uuid4().hex[:12]}"
+            conn.execute("INSERT INTO meta (key, value) VALUES ('node_id', ?)", (node,))
+            return node
+
+    def last_revision(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()
+        return int(row[0]) if row else 0
+
+    def save_revision(self, revision: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('revision', ?)", (str(revision),))
+
+    # -- flags -----------------------------------------------------------------------------------------
+
+    def live_flags(self) -> dict[str, StoredFlag]:
+        with self._lock:
+            rows = self._conn.execute("SELECT key, definition, version FROM flags WHERE deleted = 0").fetchall()
+        return {key: StoredFlag(key, json.loads(definition), version) for key, definition, version in rows}
+
+    def put_flag(
+        self, key: str, definition: Mapping[str, Any], hlc: HybridLogicalClock, audit: AuditDraft
+    ) -> tuple[StoredFlag, StoredFlag | None]:
+        """Store a flag and its audit entry in one transaction; return the new and the previous flag."""
+        version = hlc.now().encode()
+        with self.transaction() as conn:
+            previous = _read_flag(conn, key)
+            conn.execute(
+                "INSERT OR REPLACE INTO flags (key, definition, version, deleted) VALUES (?, ?, ?, 0)",
+                (key, json.dumps(definition, sort_keys=True), version),
+            )
+            _insert_audit(conn, audit, before=previous.definition if previous else None, after=definition,
+                          version=version)
+        return StoredFlag(key, definition, version), previous
+
+    def delete_flag(self, key: str, hlc: HybridLogicalClock, audit: AuditDraft) -> StoredFlag | None:
+        """Replace a flag with a tombstone; return the deleted flag, or None when there was none."""
+        version = hlc.now().encode()
+        with self.transaction() as conn:
+            previous = _read_flag(conn, key)
+            if previous is None:
+                return None
+            conn.execute(
+                "UPDATE flags SET definition = NULL, version = ?, deleted = 1 WHERE key = ?", (version, key)
+            )
+            _insert_audit(conn, audit, before=previous.definition, after=None, version=version)
+        return previous
+
+    # -- audit -----------------------------------------------------------------------------------------
+
+    def append_audit(self, audit: AuditDraft, *, before: Mapping[str, Any] | None,
+                     after: Mapping[str, Any] | None, hlc: HybridLogicalClock) -> None:
+        with self.transaction() as conn:
+            _insert_audit(conn, audit, before=before, after=after, version=hlc.now().encode())
+
+    def list_audit(self, limit: int, target: str | None = None) -> list[AuditRecord]:
+        query = "SELECT id, ts, actor, action, target, before, after, reason, version FROM audit"
+        params: tuple[Any, ...] = ()
+        if target:
+            query += " WHERE target = ?"
+            params = (target,)
+        query += " ORDER BY ts DESC, version DESC LIMIT ?"
+        with self._lock:
+            rows = self._conn.execute(query, (*params, limit)).fetchall()
+        return [
+            AuditRecord(
+                id=row[0], ts=row[1], actor=row[2], action=row[3], target=row[4],
+                before=json.loads(row[5]) if row[5] else None,
+                after=json.loads(row[6]) if row[6] else None,
+                reason=row[7], version=row[8],
+            )
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditDraft:
+    """What an audit entry says before the database assigns its version."""
+
+    ts: float
+    actor: str
+    action: str
+    target: str
+    reason: str
+
+
+def _read_flag(conn: sqlite3.Connection, key: str) -> StoredFlag | None:
+    row = conn.execute("SELECT definition, version FROM flags WHERE key = ? AND deleted = 0", (key,)).fetchone()
+    return StoredFlag(key, json.loads(row[0]), row[1]) if row else None
+
+
+def _insert_audit(conn: sqlite3.Connection, audit: AuditDraft, *, before: Mapping[str, Any] | None,
+                  after: Mapping[str, Any] | None, version: str) -> None:
+    conn.execute(
+        "INSERT INTO audit (id, ts, actor, action, target, before, after, reason, version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            uuid.uuid4().hex, audit.ts, audit.actor, audit.action, audit.target,
+            json.dumps(before, sort_keys=True) if before is not None else None,
+            json.dumps(after, sort_keys=True) if after is not None else None,
+            audit.reason, version,
+        ),
+    )
