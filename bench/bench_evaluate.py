@@ -11,15 +11,30 @@ import argparse
 import grpc
 import uvloop
 
-from bench.harness import Endpoints, closed_loop, echo_server, open_loop, sidecar_daemon
+from bench.harness import Call, Endpoints, closed_loop, echo_server, open_loop, sidecar_daemon
 from sidecar.server.convert import to_struct
 from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc
 
 IN_FLIGHT = (1, 16, 64)
-CONTEXTS = [to_struct({"targetingKey": f"user-{i}", "email": f"u{i}@shop.test", "plan": "free"})
-            for i in range(1024)]
+CONTEXTS = [
+    to_struct({"targetingKey": f"user-{i}", "email": f"u{i}@shop.test", "plan": "free"}) for i in range(1024)
+]
 EVALUATE = [evaluation_pb2.EvaluateRequest(flag_key="new-search", context=c) for c in CONTEXTS]
 EVALUATE_ALL = [evaluation_pb2.EvaluateAllRequest(context=c) for c in CONTEXTS]
+
+
+def evaluate_call(stub: evaluation_pb2_grpc.EvaluationServiceStub, rpc: str) -> Call:
+    if rpc == "Evaluate":
+
+        async def evaluate(i: int) -> object:
+            return await stub.Evaluate(EVALUATE[i & 1023])
+
+        return evaluate
+
+    async def evaluate_all(i: int) -> object:
+        return await stub.EvaluateAll(EVALUATE_ALL[i & 1023])
+
+    return evaluate_all
 
 
 async def measure(name: str, endpoints: Endpoints, seconds: float, rpcs: tuple[str, ...]) -> None:
@@ -27,12 +42,7 @@ async def measure(name: str, endpoints: Endpoints, seconds: float, rpcs: tuple[s
         async with grpc.aio.insecure_channel(target) as channel:
             stub = evaluation_pb2_grpc.EvaluationServiceStub(channel)
             for rpc in rpcs:
-                if rpc == "Evaluate":
-                    async def call(i: int) -> object:
-                        return await stub.Evaluate(EVALUATE[i & 1023])
-                else:
-                    async def call(i: int) -> object:
-                        return await stub.EvaluateAll(EVALUATE_ALL[i & 1023])
+                call = evaluate_call(stub, rpc)
                 for in_flight in IN_FLIGHT:
                     result = await closed_loop(call, in_flight, seconds)
                     print(result.line(f"{name} {rpc} {transport} in-flight={in_flight}"), flush=True)
@@ -42,11 +52,7 @@ async def fixed_rate(endpoints: Endpoints, seconds: float) -> None:
     for transport, target in (("uds", endpoints.unix), ("tcp", endpoints.tcp)):
         async with grpc.aio.insecure_channel(target) as channel:
             stub = evaluation_pb2_grpc.EvaluationServiceStub(channel)
-
-            async def call(i: int) -> object:
-                return await stub.Evaluate(EVALUATE[i & 1023])
-
-            result = await open_loop(call, 1000, seconds)
+            result = await open_loop(evaluate_call(stub, "Evaluate"), 1000, seconds)
             print(result.line(f"sidecar Evaluate {transport} open-loop 1000 rps"), flush=True)
 
 

@@ -13,11 +13,14 @@ RESPONSE = evaluation_pb2.EvaluateResponse(flag_key="echo", variant="on", revisi
 
 
 class Echo(evaluation_pb2_grpc.EvaluationServiceServicer):
-    async def Evaluate(self, request: evaluation_pb2.EvaluateRequest, context: object) -> evaluation_pb2.EvaluateResponse:
+    async def Evaluate(
+        self, request: evaluation_pb2.EvaluateRequest, context: object
+    ) -> evaluation_pb2.EvaluateResponse:
         return RESPONSE
 
-    async def EvaluateAll(self, request: evaluation_pb2.EvaluateAllRequest,
-                          context: object) -> evaluation_pb2.EvaluateAllResponse:
+    async def EvaluateAll(
+        self, request: evaluation_pb2.EvaluateAllRequest, context: object
+    ) -> evaluation_pb2.EvaluateAllResponse:
         return evaluation_pb2.EvaluateAllResponse(revision=1)
 
 

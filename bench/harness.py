@@ -45,9 +45,12 @@ def wait_until_answering(target: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def child_server(command: list[str], endpoints: Endpoints, env: dict[str, str] | None = None) -> Iterator[None]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, **(env or {})})
+def child_server(
+    command: list[str], endpoints: Endpoints, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
     try:
         wait_until_answering(endpoints.tcp)
         yield
@@ -60,21 +63,38 @@ def child_server(command: list[str], endpoints: Endpoints, env: dict[str, str] |
 def echo_server() -> Iterator[Endpoints]:
     with tempfile.TemporaryDirectory() as tmp:
         endpoints = Endpoints(f"unix:{tmp}/echo.sock", f"127.0.0.1:{free_port()}")
-        with child_server([sys.executable, "-m", "bench.echo_server", endpoints.unix, endpoints.tcp], endpoints):
+        with child_server(
+            [sys.executable, "-m", "bench.echo_server", endpoints.unix, endpoints.tcp], endpoints
+        ):
             yield endpoints
 
 
 @contextmanager
-def sidecar_daemon(*extra: str, config: Path = ROOT / "examples" / "config",
-                   env: dict[str, str] | None = None) -> Iterator[tuple[Endpoints, Path]]:
+def sidecar_daemon(
+    *extra: str, config: Path = ROOT / "examples" / "config", env: dict[str, str] | None = None
+) -> Iterator[tuple[Endpoints, Path]]:
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         config_copy = Path(tmp) / "config"
         shutil.copytree(config, config_copy)
         endpoints = Endpoints(f"unix:{state}/sidecar.sock", f"127.0.0.1:{free_port()}")
-        command = [sys.executable, "-m", "sidecar.cli.main", "serve", "--config-dir", str(config_copy),
-                   "--state-dir", str(state), "--listen", endpoints.unix, "--listen", endpoints.tcp,
-                   "--log-level", "warning", *extra]
+        command = [
+            sys.executable,
+            "-m",
+            "sidecar.cli.main",
+            "serve",
+            "--config-dir",
+            str(config_copy),
+            "--state-dir",
+            str(state),
+            "--listen",
+            endpoints.unix,
+            "--listen",
+            endpoints.tcp,
+            "--log-level",
+            "warning",
+            *extra,
+        ]
         with child_server(command, endpoints, env):
             yield endpoints, state
 
@@ -94,8 +114,10 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else float("nan")
 
     def line(self, label: str) -> str:
-        return (f"{label:<44} {self.rps:>9.0f} rps   p50 {self.percentile(50):>7.0f} us"
-                f"   p99 {self.percentile(99):>7.0f} us")
+        return (
+            f"{label:<44} {self.rps:>9.0f} rps   p50 {self.percentile(50):>7.0f} us"
+            f"   p99 {self.percentile(99):>7.0f} us"
+        )
 
 
 Call = Callable[[int], Awaitable[object]]

@@ -40,8 +40,9 @@ def wait_for(predicate: Callable[[], T], timeout: float = 5.0, interval: float =
 
 
 class Daemon:
-    def __init__(self, config_dir: Path, state_dir: Path, *extra_args: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, config_dir: Path, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+    ) -> None:
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.port = free_port()
@@ -63,9 +64,20 @@ class Daemon:
     def start(self, wait_serving: bool = True) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "sidecar.cli.main", "serve",
-            "--config-dir", str(self.config_dir), "--state-dir", str(self.state_dir),
-            "--listen", self.unix_target, "--listen", self.tcp_target, "--log-level", "debug",
+            sys.executable,
+            "-m",
+            "sidecar.cli.main",
+            "serve",
+            "--config-dir",
+            str(self.config_dir),
+            "--state-dir",
+            str(self.state_dir),
+            "--listen",
+            self.unix_target,
+            "--listen",
+            self.tcp_target,
+            "--log-level",
+            "debug",
             *self.extra_args,
         ]
         env = {**os.environ, **self.env}
@@ -80,7 +92,9 @@ class Daemon:
             raise AssertionError(f"daemon exited with {self.process.returncode}:\n{self.log()}")
         try:
             with grpc.insecure_channel(self.tcp_target) as chan:
-                response = health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(), timeout=0.5)
+                response = health_pb2_grpc.HealthStub(chan).Check(
+                    health_pb2.HealthCheckRequest(), timeout=0.5
+                )
         except grpc.RpcError:
             return None
         return int(response.status)

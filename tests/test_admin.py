@@ -28,21 +28,32 @@ def daemon(config_dir: Path, state_dir: Path) -> Iterator[Daemon]:
 def put(daemon: Daemon, key: str, definition: dict[str, object], **kw: object) -> admin_pb2.PutFlagResponse:
     return daemon.admin().PutFlag(
         admin_pb2.PutFlagRequest(flag_key=key, definition=to_struct(definition), reason="test"),
-        metadata=kw.get("metadata", daemon.auth()), timeout=5)
+        metadata=kw.get("metadata", daemon.auth()),
+        timeout=5,
+    )
 
 
 def evaluate(daemon: Daemon, key: str) -> pb.EvaluateResponse:
     return daemon.evaluation().Evaluate(
-        pb.EvaluateRequest(flag_key=key, context=to_struct({"targetingKey": "u"})), timeout=5)
+        pb.EvaluateRequest(flag_key=key, context=to_struct({"targetingKey": "u"})), timeout=5
+    )
 
 
-@pytest.mark.parametrize("metadata", [[], [("authorization", "Bearer wrong-token-wrong-token")],
-                                      [("authorization", "Basic abc")]], ids=["missing", "wrong", "not-bearer"])
-def test_admin_calls_without_the_token_are_unauthenticated(daemon: Daemon, metadata: list[tuple[str, str]]) -> None:
+@pytest.mark.parametrize(
+    "metadata",
+    [[], [("authorization", "Bearer wrong-token-wrong-token")], [("authorization", "Basic abc")]],
+    ids=["missing", "wrong", "not-bearer"],
+)
+def test_admin_calls_without_the_token_are_unauthenticated(
+    daemon: Daemon, metadata: list[tuple[str, str]]
+) -> None:
     admin = daemon.admin()
     calls = [
-        lambda: admin.PutFlag(admin_pb2.PutFlagRequest(flag_key="x", definition=to_struct(boolean_flag())),
-                              metadata=metadata, timeout=5),
+        lambda: admin.PutFlag(
+            admin_pb2.PutFlagRequest(flag_key="x", definition=to_struct(boolean_flag())),
+            metadata=metadata,
+            timeout=5,
+        ),
         lambda: admin.DeleteFlag(admin_pb2.DeleteFlagRequest(flag_key="x"), metadata=metadata, timeout=5),
         lambda: admin.GetFlag(admin_pb2.GetFlagRequest(flag_key="x"), metadata=metadata, timeout=5),
         lambda: admin.ListFlags(admin_pb2.ListFlagsRequest(), metadata=metadata, timeout=5),
@@ -68,14 +79,19 @@ def test_put_get_list_delete(daemon: Daemon) -> None:
     assert evaluate(daemon, "db-flag").variant == "on"
     assert evaluate(daemon, "db-flag").revision == response.revision
 
-    got = daemon.admin().GetFlag(admin_pb2.GetFlagRequest(flag_key="db-flag"), metadata=daemon.auth(), timeout=5)
+    got = daemon.admin().GetFlag(
+        admin_pb2.GetFlagRequest(flag_key="db-flag"), metadata=daemon.auth(), timeout=5
+    )
     assert json_format.MessageToDict(got.flag.definition)["defaultVariant"] == "on"
     listed = daemon.admin().ListFlags(admin_pb2.ListFlagsRequest(), metadata=daemon.auth(), timeout=5)
     assert {(f.key, f.source) for f in listed.flags} == {
-        ("db-flag", "admin"), ("file-owned", str(daemon.config_dir / "files.json"))}
+        ("db-flag", "admin"),
+        ("file-owned", str(daemon.config_dir / "files.json")),
+    }
 
-    daemon.admin().DeleteFlag(admin_pb2.DeleteFlagRequest(flag_key="db-flag", reason="done"),
-                              metadata=daemon.auth(), timeout=5)
+    daemon.admin().DeleteFlag(
+        admin_pb2.DeleteFlagRequest(flag_key="db-flag", reason="done"), metadata=daemon.auth(), timeout=5
+    )
     with pytest.raises(grpc.RpcError) as error:
         evaluate(daemon, "db-flag")
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
@@ -88,12 +104,16 @@ def test_writing_a_file_owned_key_is_refused_naming_the_file(daemon: Daemon) -> 
     assert str(daemon.config_dir / "files.json") in error.value.details()
 
 
-@pytest.mark.parametrize(("key", "definition"), [
-    ("bad-state", {**boolean_flag(), "state": "MAYBE"}),
-    ("bad-default", {**boolean_flag(), "defaultVariant": "nope"}),
-    ("bad-rule", {**boolean_flag(), "targeting": {"no_such_operator": [1]}}),
-    ("bad key!", boolean_flag()),
-], ids=["state", "default-variant", "unknown-operator", "key"])
+@pytest.mark.parametrize(
+    ("key", "definition"),
+    [
+        ("bad-state", {**boolean_flag(), "state": "MAYBE"}),
+        ("bad-default", {**boolean_flag(), "defaultVariant": "nope"}),
+        ("bad-rule", {**boolean_flag(), "targeting": {"no_such_operator": [1]}}),
+        ("bad key!", boolean_flag()),
+    ],
+    ids=["state", "default-variant", "unknown-operator", "key"],
+)
 def test_invalid_writes_are_invalid_argument(daemon: Daemon, key: str, definition: dict[str, object]) -> None:
     with pytest.raises(grpc.RpcError) as error:
         put(daemon, key, definition)
@@ -103,17 +123,27 @@ def test_invalid_writes_are_invalid_argument(daemon: Daemon, key: str, definitio
 
 def test_delete_of_unknown_flag_is_not_found(daemon: Daemon) -> None:
     with pytest.raises(grpc.RpcError) as error:
-        daemon.admin().DeleteFlag(admin_pb2.DeleteFlagRequest(flag_key="ghost"), metadata=daemon.auth(), timeout=5)
+        daemon.admin().DeleteFlag(
+            admin_pb2.DeleteFlagRequest(flag_key="ghost"), metadata=daemon.auth(), timeout=5
+        )
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_audit_records_who_what_before_and_after(daemon: Daemon) -> None:
     put(daemon, "audited", boolean_flag("off"))
     put(daemon, "audited", boolean_flag("on"))
-    entries = daemon.admin().ListAudit(admin_pb2.ListAuditRequest(target="audited"), metadata=daemon.auth("ann"),
-                                       timeout=5).entries
+    entries = (
+        daemon.admin()
+        .ListAudit(admin_pb2.ListAuditRequest(target="audited"), metadata=daemon.auth("ann"), timeout=5)
+        .entries
+    )
     latest = entries[0]
-    assert (latest.actor, latest.action, latest.target, latest.reason) == ("tester", "flag.put", "audited", "test")
+    assert (latest.actor, latest.action, latest.target, latest.reason) == (
+        "tester",
+        "flag.put",
+        "audited",
+        "test",
+    )
     assert json_format.MessageToDict(latest.before)["defaultVariant"] == "off"
     assert json_format.MessageToDict(latest.after)["defaultVariant"] == "on"
     assert not entries[1].HasField("before")
@@ -127,15 +157,22 @@ def test_acknowledged_writes_survive_kill_9(daemon: Daemon) -> None:
     daemon.start()
     for index in range(20):
         assert evaluate(daemon, f"durable-{index}").variant == "on"
-    audit = daemon.admin().ListAudit(admin_pb2.ListAuditRequest(limit=1000), metadata=daemon.auth(), timeout=5)
+    audit = daemon.admin().ListAudit(
+        admin_pb2.ListAuditRequest(limit=1000), metadata=daemon.auth(), timeout=5
+    )
     assert len([e for e in audit.entries if e.action == "flag.put"]) == 20
-    assert sqlite3.connect(daemon.state_dir / "sidecar.db").execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert sqlite3.connect(daemon.state_dir / "sidecar.db").execute("PRAGMA integrity_check").fetchone() == (
+        "ok",
+    )
 
 
 def test_edit_by_another_process_is_picked_up(daemon: Daemon) -> None:
     put(daemon, "external", boolean_flag("off"))
     with sqlite3.connect(daemon.state_dir / "sidecar.db") as conn:
-        conn.execute("UPDATE flags SET definition = ? WHERE key = 'external'", (json.dumps(boolean_flag("on")),))
+        conn.execute(
+            "UPDATE records SET definition = ? WHERE kind = 'flag' AND key = 'external'",
+            (json.dumps(boolean_flag("on")),),
+        )
     wait_for(lambda: evaluate(daemon, "external").variant == "on", timeout=2)
 
 

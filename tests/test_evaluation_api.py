@@ -31,32 +31,88 @@ CASES = [
     # (id, flag, context, reason, variant, value)
     ("static", "maintenance-banner", {"targetingKey": "u"}, pb.REASON_STATIC, "off", False),
     ("user-list-match", "beta-dashboard", {"targetingKey": "user-42"}, pb.REASON_TARGETING_MATCH, "on", True),
-    ("user-group-ends-with", "beta-dashboard", {"targetingKey": "x", "email": "ann@example.com"},
-     pb.REASON_TARGETING_MATCH, "on", True),
-    ("evaluator-ref", "beta-dashboard", {"targetingKey": "x", "plan": "enterprise"},
-     pb.REASON_TARGETING_MATCH, "on", True),
+    (
+        "user-group-ends-with",
+        "beta-dashboard",
+        {"targetingKey": "x", "email": "ann@example.com"},
+        pb.REASON_TARGETING_MATCH,
+        "on",
+        True,
+    ),
+    (
+        "evaluator-ref",
+        "beta-dashboard",
+        {"targetingKey": "x", "plan": "enterprise"},
+        pb.REASON_TARGETING_MATCH,
+        "on",
+        True,
+    ),
     ("null-falls-to-default", "beta-dashboard", {"targetingKey": "nobody"}, pb.REASON_DEFAULT, "off", False),
-    ("starts-with", "price-display", {"targetingKey": "x", "country": "US-CA"}, pb.REASON_TARGETING_MATCH,
-     "net", {"showTax": False, "decimals": 2}),
-    ("sem-ver-newer", "new-checkout", {"targetingKey": "x", "appVersion": "2.10.1"},
-     pb.REASON_TARGETING_MATCH, "on", True),
-    ("sem-ver-older", "new-checkout", {"targetingKey": "x", "appVersion": "2.3.9"},
-     pb.REASON_TARGETING_MATCH, "off", False),
-    ("dependent-flag-on", "express-checkout", {"targetingKey": "x", "appVersion": "v2.4.0"},
-     pb.REASON_TARGETING_MATCH, "on", True),
-    ("dependent-flag-off", "express-checkout", {"targetingKey": "x", "appVersion": "1.0.0"},
-     pb.REASON_TARGETING_MATCH, "off", False),
+    (
+        "starts-with",
+        "price-display",
+        {"targetingKey": "x", "country": "US-CA"},
+        pb.REASON_TARGETING_MATCH,
+        "net",
+        {"showTax": False, "decimals": 2},
+    ),
+    (
+        "sem-ver-newer",
+        "new-checkout",
+        {"targetingKey": "x", "appVersion": "2.10.1"},
+        pb.REASON_TARGETING_MATCH,
+        "on",
+        True,
+    ),
+    (
+        "sem-ver-older",
+        "new-checkout",
+        {"targetingKey": "x", "appVersion": "2.3.9"},
+        pb.REASON_TARGETING_MATCH,
+        "off",
+        False,
+    ),
+    (
+        "dependent-flag-on",
+        "express-checkout",
+        {"targetingKey": "x", "appVersion": "v2.4.0"},
+        pb.REASON_TARGETING_MATCH,
+        "on",
+        True,
+    ),
+    (
+        "dependent-flag-off",
+        "express-checkout",
+        {"targetingKey": "x", "appVersion": "1.0.0"},
+        pb.REASON_TARGETING_MATCH,
+        "off",
+        False,
+    ),
     # The daemon runs with --environment production; a request cannot claim another environment.
-    ("environment", "verbose-logging", {"targetingKey": "x", "environment": "staging"},
-     pb.REASON_TARGETING_MATCH, "off", False),
+    (
+        "environment",
+        "verbose-logging",
+        {"targetingKey": "x", "environment": "staging"},
+        pb.REASON_TARGETING_MATCH,
+        "off",
+        False,
+    ),
 ]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize(("flag", "context", "reason", "variant", "value"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_resolution(example_daemon: Daemon, transport: str, flag: str, context: dict[str, Any],
-                    reason: int, variant: str, value: Any) -> None:
+@pytest.mark.parametrize(
+    ("flag", "context", "reason", "variant", "value"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_resolution(
+    example_daemon: Daemon,
+    transport: str,
+    flag: str,
+    context: dict[str, Any],
+    reason: int,
+    variant: str,
+    value: Any,
+) -> None:
     response = evaluate(example_daemon, transport, flag, **context)
     assert (response.reason, response.variant, value_of(response)) == (reason, variant, value)
     assert response.flag_key == flag
@@ -99,15 +155,25 @@ def test_unknown_flag_is_not_found(example_daemon: Daemon, transport: str) -> No
 BAD_REQUESTS = [
     ("empty-key", pb.EvaluateRequest(flag_key="")),
     ("long-key", pb.EvaluateRequest(flag_key="k" * 300)),
-    ("targeting-key-not-string", pb.EvaluateRequest(flag_key="new-search", context=to_struct({"targetingKey": 5}))),
-    ("too-deep", pb.EvaluateRequest(flag_key="new-search", context=to_struct(
-        {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}))),
+    (
+        "targeting-key-not-string",
+        pb.EvaluateRequest(flag_key="new-search", context=to_struct({"targetingKey": 5})),
+    ),
+    (
+        "too-deep",
+        pb.EvaluateRequest(
+            flag_key="new-search",
+            context=to_struct({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}}),
+        ),
+    ),
     ("too-large", pb.EvaluateRequest(flag_key="new-search", context=to_struct({"blob": "x" * 70_000}))),
 ]
 
 
 @pytest.mark.parametrize("request_message", [r[1] for r in BAD_REQUESTS], ids=[r[0] for r in BAD_REQUESTS])
-def test_bad_requests_are_invalid_argument(example_daemon: Daemon, request_message: pb.EvaluateRequest) -> None:
+def test_bad_requests_are_invalid_argument(
+    example_daemon: Daemon, request_message: pb.EvaluateRequest
+) -> None:
     with pytest.raises(grpc.RpcError) as error:
         example_daemon.evaluation().Evaluate(request_message, timeout=5)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -116,8 +182,10 @@ def test_bad_requests_are_invalid_argument(example_daemon: Daemon, request_messa
 
 def test_undecodable_request_is_invalid_argument(example_daemon: Daemon) -> None:
     call = example_daemon.channel().unary_unary(
-        "/sidecar.v1.EvaluationService/Evaluate", request_serializer=lambda raw: raw,
-        response_deserializer=pb.EvaluateResponse.FromString)
+        "/sidecar.v1.EvaluationService/Evaluate",
+        request_serializer=lambda raw: raw,
+        response_deserializer=pb.EvaluateResponse.FromString,
+    )
     with pytest.raises(grpc.RpcError) as error:
         call(b"\xff\xff\xff\xff\x0f", timeout=5)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -127,9 +195,15 @@ def test_undecodable_request_is_invalid_argument(example_daemon: Daemon) -> None
 def test_evaluate_all_resolves_every_flag_from_one_revision(example_daemon: Daemon, transport: str) -> None:
     target = example_daemon.unix_target if transport == "unix" else example_daemon.tcp_target
     response = example_daemon.evaluation(target).EvaluateAll(
-        pb.EvaluateAllRequest(context=to_struct({"targetingKey": "user-1"})), timeout=5)
-    assert {"maintenance-banner", "new-search", "beta-dashboard", "price-display",
-            "legacy-recommendations"} <= set(response.flags)
+        pb.EvaluateAllRequest(context=to_struct({"targetingKey": "user-1"})), timeout=5
+    )
+    assert {
+        "maintenance-banner",
+        "new-search",
+        "beta-dashboard",
+        "price-display",
+        "legacy-recommendations",
+    } <= set(response.flags)
     assert response.flags["beta-dashboard"].reason == pb.REASON_TARGETING_MATCH
     assert response.flags["legacy-recommendations"].reason == pb.REASON_DISABLED
     assert {f.revision for f in response.flags.values()} == {response.revision}
@@ -150,6 +224,8 @@ def test_health_and_reflection(example_daemon: Daemon) -> None:
         status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
         assert status == health_pb2.HealthCheckResponse.SERVING, service
     reflection = reflection_pb2_grpc.ServerReflectionStub(example_daemon.channel())
-    responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    responses = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for s in next(responses).list_services_response.service}
     assert {"sidecar.v1.EvaluationService", "sidecar.v1.AdminService", "grpc.health.v1.Health"} <= names

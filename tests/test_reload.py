@@ -1,4 +1,4 @@
-"""Hot reload: edits are live within a second; broken files are rejected while the last good version serves."""
+"""Hot reload: edits are live within a second; a broken file is rejected, its last good version serves."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ RELOAD_WITHIN = 1.0
 
 def variant(daemon: Daemon, flag: str) -> str | None:
     try:
-        return daemon.evaluation().Evaluate(
-            pb.EvaluateRequest(flag_key=flag, context=to_struct({"targetingKey": "u"})), timeout=5).variant
+        return (
+            daemon.evaluation()
+            .Evaluate(pb.EvaluateRequest(flag_key=flag, context=to_struct({"targetingKey": "u"})), timeout=5)
+            .variant
+        )
     except grpc.RpcError as exc:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
             return None
@@ -46,7 +49,9 @@ def test_edit_is_visible_within_a_second(daemon: Daemon) -> None:
 
 def test_new_file_and_yaml_are_picked_up(daemon: Daemon) -> None:
     (daemon.config_dir / "b.yaml").write_text(
-        "flags:\n  greeting:\n    state: ENABLED\n    variants: {on: hello, off: bye}\n    defaultVariant: on\n")
+        "flags:\n  greeting:\n    state: ENABLED\n"
+        "    variants: {on: hello, off: bye}\n    defaultVariant: on\n"
+    )
     wait_for(lambda: variant(daemon, "greeting") == "on", timeout=RELOAD_WITHIN)
 
 

@@ -18,10 +18,17 @@ DEFAULT_STATE_DIR = "/var/lib/rollout-sidecar"
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--address", default=os.environ.get("SIDECAR_ADDRESS", DEFAULT_ADDRESS),
-                        help="daemon address, unix:PATH or HOST:PORT (env SIDECAR_ADDRESS; default %(default)s)")
-    parser.add_argument("--token-file", type=Path, default=None,
-                        help="admin token file (env SIDECAR_ADMIN_TOKEN_FILE; default STATE_DIR/admin.token)")
+    parser.add_argument(
+        "--address",
+        default=os.environ.get("SIDECAR_ADDRESS", DEFAULT_ADDRESS),
+        help="daemon address, unix:PATH or HOST:PORT (env SIDECAR_ADDRESS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="admin token file (env SIDECAR_ADMIN_TOKEN_FILE; default STATE_DIR/admin.token)",
+    )
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the daemon")
 
 
@@ -32,12 +39,16 @@ def channel(args: argparse.Namespace) -> grpc.Channel:
 def admin_metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
     token = os.environ.get("SIDECAR_ADMIN_TOKEN")
     if not token:
-        path = args.token_file or Path(os.environ.get("SIDECAR_ADMIN_TOKEN_FILE") or
-                                       Path(os.environ.get("SIDECAR_STATE_DIR", DEFAULT_STATE_DIR)) / "admin.token")
+        path = args.token_file or Path(
+            os.environ.get("SIDECAR_ADMIN_TOKEN_FILE")
+            or Path(os.environ.get("SIDECAR_STATE_DIR", DEFAULT_STATE_DIR)) / "admin.token"
+        )
         try:
             token = path.read_text().strip()
         except OSError as exc:
-            raise SystemExit(f"cannot read admin token file {path}: {exc.strerror} (use --token-file)") from exc
+            raise SystemExit(
+                f"cannot read admin token file {path}: {exc.strerror} (use --token-file)"
+            ) from exc
     metadata = [("authorization", f"Bearer {token}")]
     if actor := os.environ.get("SIDECAR_ACTOR") or os.environ.get("USER"):
         metadata.append(("x-actor", actor))

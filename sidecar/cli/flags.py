@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -25,25 +25,34 @@ from sidecar.server.convert import to_struct
 from sidecar.store.sources import compile_document
 from sidecar.v1 import admin_pb2, admin_pb2_grpc, evaluation_pb2, evaluation_pb2_grpc
 
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_parsers(subparsers: Subparsers) -> None:
-    validate = subparsers.add_parser("validate", help="check configuration files",
-                                     description="Parse and validate flag/rollout files; exit 1 with "
-                                                 "file:line errors when any is invalid.")
+    validate = subparsers.add_parser(
+        "validate",
+        help="check configuration files",
+        description="Parse and validate flag/rollout files; exit 1 with "
+        "file:line errors when any is invalid.",
+    )
     validate.add_argument("paths", nargs="+", type=Path, help="files or directories")
     validate.set_defaults(handler=run_validate)
 
-    evaluate = subparsers.add_parser("eval", help="evaluate a flag",
-                                     description="Evaluate one flag against a JSON context on a running daemon.")
+    evaluate = subparsers.add_parser(
+        "eval",
+        help="evaluate a flag",
+        description="Evaluate one flag against a JSON context on a running daemon.",
+    )
     evaluate.add_argument("flag_key")
     evaluate.add_argument("--context", default="{}", help='JSON object, e.g. \'{"targetingKey": "user-1"}\'')
     add_connection_options(evaluate)
     evaluate.set_defaults(handler=run_eval)
 
-    flags = subparsers.add_parser("flags", help="list, get, put or delete flags",
-                                  description="Manage flags on a running daemon (needs the admin token).")
+    flags = subparsers.add_parser(
+        "flags",
+        help="list, get, put or delete flags",
+        description="Manage flags on a running daemon (needs the admin token).",
+    )
     actions = flags.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="list every flag with its source")
     get = actions.add_parser("get", help="show one flag's definition")
@@ -62,13 +71,19 @@ def add_parsers(subparsers: Subparsers) -> None:
         add_connection_options(sub)
     flags.set_defaults(handler=run_flags)
 
-    status = subparsers.add_parser("status", help="show the daemon's status",
-                                   description="Revision, sources with their last load result, counts, node id.")
+    status = subparsers.add_parser(
+        "status",
+        help="show the daemon's status",
+        description="Revision, sources with their last load result, counts, node id.",
+    )
     add_connection_options(status)
     status.set_defaults(handler=run_status)
 
-    health = subparsers.add_parser("health", help="check the daemon's health; exit 1 when not serving",
-                                   description="Query grpc.health.v1; prints the status, exits 1 unless SERVING.")
+    health = subparsers.add_parser(
+        "health",
+        help="check the daemon's health; exit 1 when not serving",
+        description="Query grpc.health.v1; prints the status, exits 1 unless SERVING.",
+    )
     health.add_argument("--service", default="", help="service name; empty for the whole daemon")
     add_connection_options(health)
     health.set_defaults(handler=run_health)
@@ -77,8 +92,11 @@ def add_parsers(subparsers: Subparsers) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     files: list[Path] = []
     for path in args.paths:
-        files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
-                     if path.is_dir() else [path])
+        files.extend(
+            sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+            if path.is_dir()
+            else [path]
+        )
     failed = False
     for path in files:
         try:
@@ -101,8 +119,10 @@ def run_eval(args: argparse.Namespace) -> int:
         raise SystemExit("error: --context must be a JSON object")
     stub = evaluation_pb2_grpc.EvaluationServiceStub(channel(args))
     try:
-        response = stub.Evaluate(evaluation_pb2.EvaluateRequest(flag_key=args.flag_key, context=to_struct(context)),
-                                 timeout=args.timeout)
+        response = stub.Evaluate(
+            evaluation_pb2.EvaluateRequest(flag_key=args.flag_key, context=to_struct(context)),
+            timeout=args.timeout,
+        )
     except grpc.RpcError as exc:
         return rpc_failed(exc)
     print_message(response)
@@ -115,7 +135,9 @@ def run_flags(args: argparse.Namespace) -> int:
     request: Any
     try:
         if args.action == "list":
-            response: Any = stub.ListFlags(admin_pb2.ListFlagsRequest(), metadata=metadata, timeout=args.timeout)
+            response: Any = stub.ListFlags(
+                admin_pb2.ListFlagsRequest(), metadata=metadata, timeout=args.timeout
+            )
             for flag in response.flags:
                 sys.stdout.write(f"{flag.key}\t{flag.definition['state']}\t{flag.source}\n")
             return 0
@@ -123,8 +145,9 @@ def run_flags(args: argparse.Namespace) -> int:
             request = admin_pb2.GetFlagRequest(flag_key=args.flag_key)
             response = stub.GetFlag(request, metadata=metadata, timeout=args.timeout)
         elif args.action == "put":
-            request = admin_pb2.PutFlagRequest(flag_key=args.flag_key, definition=to_struct(_read_definition(args)),
-                                               reason=args.reason)
+            request = admin_pb2.PutFlagRequest(
+                flag_key=args.flag_key, definition=to_struct(_read_definition(args)), reason=args.reason
+            )
             response = stub.PutFlag(request, metadata=metadata, timeout=args.timeout)
         elif args.action == "delete":
             request = admin_pb2.DeleteFlagRequest(flag_key=args.flag_key, reason=args.reason)
@@ -155,7 +178,9 @@ def _read_definition(args: argparse.Namespace) -> dict[str, Any]:
 def run_status(args: argparse.Namespace) -> int:
     stub = admin_pb2_grpc.AdminServiceStub(channel(args))
     try:
-        response = stub.GetStatus(admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=args.timeout)
+        response = stub.GetStatus(
+            admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=args.timeout
+        )
     except grpc.RpcError as exc:
         return rpc_failed(exc)
     print_message(response)

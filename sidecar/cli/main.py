@@ -12,7 +12,8 @@ from sidecar.cli import flags, serve
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sidecar",
-        description="Rollout Sidecar: local feature flags, V1/V2 routing and staged rollouts over gRPC.")
+        description="Rollout Sidecar: local feature flags, V1/V2 routing and staged rollouts over gRPC.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(subparsers)

@@ -21,6 +21,7 @@ _JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".j
 )
 _DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _MAX_SAFE_INTEGER = 2**53 - 1
+_PRIMITIVES = frozenset({str, int, float, bool})
 _RADIX = re.compile(r"0([xXoObB])([0-9a-fA-F]+)")
 _RADIX_BASE = {"x": 16, "o": 8, "b": 2}
 
@@ -36,7 +37,7 @@ def truthy(value: Any) -> bool:
     if isinstance(value, dict):
         return True
     if isinstance(value, float):
-        return value != 0.0 and value == value
+        return value != 0.0 and not math.isnan(value)
     return bool(value)
 
 
@@ -55,15 +56,11 @@ def to_number(value: Any) -> float:
     """JavaScript ``ToNumber``."""
     if isinstance(value, float):
         return value
-    if value is None or value is False:
-        return 0.0
-    if value is True:
-        return 1.0
+    if value is None or isinstance(value, bool):
+        return 1.0 if value else 0.0
     if isinstance(value, int):
         return _int_to_float(value)
-    if isinstance(value, str):
-        return _string_to_number(value)
-    if isinstance(value, list):
+    if isinstance(value, str | list):
         return _string_to_number(to_string(value))
     return NAN
 
@@ -96,7 +93,7 @@ def parse_float(value: Any) -> float:
 def to_integer(value: Any) -> float:
     """JavaScript ``ToIntegerOrInfinity`` (NaN becomes 0, infinities stay)."""
     number = to_number(value)
-    if number != number:
+    if math.isnan(number):
         return 0.0
     if math.isinf(number):
         return number
@@ -105,50 +102,48 @@ def to_integer(value: Any) -> float:
 
 def number_to_string(number: float) -> str:
     """JavaScript ``Number.prototype.toString()`` (also what Go's encoding/json prints for float64)."""
-    if number != number:
-        return "NaN"
-    if math.isinf(number):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0:
-        return "0"
+    if not math.isfinite(number):
+        return "NaN" if math.isnan(number) else "Infinity" if number > 0 else "-Infinity"
     if number.is_integer() and abs(number) < 1e21:
         return str(int(number))
-    sign = "-" if number < 0 else ""
     mantissa, _, exponent = repr(abs(number)).partition("e")
     whole, _, fraction = mantissa.partition(".")
     digits = whole + fraction
     point = len(whole) + int(exponent or 0)  # value = 0.<digits> x 10^point
-    stripped = digits.lstrip("0")
-    point -= len(digits) - len(stripped)
-    digits = stripped.rstrip("0")
+    significant = digits.lstrip("0")
+    point -= len(digits) - len(significant)
+    return ("-" if number < 0 else "") + _place_point(significant.rstrip("0"), point)
+
+
+def _place_point(digits: str, point: int) -> str:
+    """Write ``0.<digits> x 10^point`` the way JavaScript does: positional up to 1e21, else exponential."""
     if len(digits) <= point <= 21:
-        return sign + digits + "0" * (point - len(digits))
+        return digits + "0" * (point - len(digits))
     if 0 < point <= 21:
-        return sign + digits[:point] + "." + digits[point:]
+        return digits[:point] + "." + digits[point:]
     if -6 < point <= 0:
-        return sign + "0." + "0" * -point + digits
+        return "0." + "0" * -point + digits
     tail = "." + digits[1:] if len(digits) > 1 else ""
-    power = point - 1
-    return f"{sign}{digits[0]}{tail}e{'+' if power > 0 else '-'}{abs(power)}"
+    return f"{digits[0]}{tail}e{'+' if point > 0 else '-'}{abs(point - 1)}"
 
 
 def to_string(value: Any) -> str:
     """JavaScript ``String(value)``; arrays join their items with commas, null items as empty."""
     if isinstance(value, str):
         return value
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value) if abs(value) <= _MAX_SAFE_INTEGER else number_to_string(_int_to_float(value))
-    if isinstance(value, float):
-        return number_to_string(value)
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number_text(value)
     if isinstance(value, list):
         return ",".join("" if item is None else to_string(item) for item in value)
     return "[object Object]"
+
+
+def _number_text(number: int | float) -> str:
+    if isinstance(number, int) and abs(number) <= _MAX_SAFE_INTEGER:
+        return str(number)
+    return number_to_string(number if isinstance(number, float) else _int_to_float(number))
 
 
 def _to_primitive(value: Any) -> Any:
@@ -168,6 +163,9 @@ def strict_equals(a: Any, b: Any) -> bool:
 
 def loose_equals(a: Any, b: Any) -> bool:
     """JavaScript ``==`` (the Abstract Equality Comparison)."""
+    kind = type(a)
+    if kind is type(b) and kind in _PRIMITIVES:  # the common case: no coercion
+        return bool(a == b)
     if a is None or b is None:
         return a is b
     if isinstance(a, bool):
@@ -183,11 +181,7 @@ def loose_equals(a: Any, b: Any) -> bool:
         b = to_string(b)
     if isinstance(a, str) and isinstance(b, str):
         return a == b
-    if isinstance(a, str):
-        return to_number(a) == b
-    if isinstance(b, str):
-        return a == to_number(b)
-    return bool(a == b)
+    return to_number(a) == to_number(b)  # numbers, or a number and a string
 
 
 def _comparable(a: Any, b: Any) -> tuple[Any, Any]:

@@ -26,6 +26,7 @@ from sidecar.evaluation.murmur3 import murmur3_32
 from sidecar.evaluation.rules import Compiled, SubCompiler
 
 MAX_TOTAL_WEIGHT = 2**31 - 1
+TARGETING_KEY = "targetingKey"
 
 
 class SplitVariant(str):
@@ -34,16 +35,16 @@ class SplitVariant(str):
     __slots__ = ()
 
 
-def utf8(text: str) -> bytes:
+def _utf8(text: str) -> bytes:
     try:
         return text.encode()
     except UnicodeEncodeError:  # lone surrogates from JSON escapes; hash them rather than fail
         return text.encode("utf-8", "surrogatepass")
 
 
-def whole_weight(value: Any) -> int | None:
+def _whole_weight(value: Any) -> int | None:
     """``value`` as a valid weight, or None."""
-    if not is_number(value) or value != value:
+    if not is_number(value):
         return None
     if isinstance(value, float):
         if not value.is_integer():
@@ -53,36 +54,61 @@ def whole_weight(value: Any) -> int | None:
 
 
 def compile_fractional(compiler: SubCompiler, args: Sequence[Any], path: PathKey) -> Compiled:
-    """Compile the (non-empty) arguments of ``fractional``; ``path`` names the operator."""
-    first = args[0]
-    entries_from = 0 if isinstance(first, list) else 1
-    if isinstance(first, dict):
-        unit = _unit_from_rule(compiler.compile(first, (*path, 0)).rule, compiler.flag_key)
-    elif isinstance(first, str):
-        fixed = utf8(first)
-        unit = _fixed_unit(fixed)
-    else:
-        if first is not None and entries_from == 1:
-            compiler.report((*path, 0), "fractional starts with a bucketing rule, a string or a [variant, weight]")
-        unit = _targeting_key_unit(compiler.flag_key)
-    if entries_from >= len(args):
+    """Compile the arguments of ``fractional``; ``path`` names the operator."""
+    first = args[0] if args else None
+    starts_with_bucket = isinstance(first, list)
+    unit = _unit(compiler, first, (*path, 0))
+    buckets = _buckets(compiler, args[0 if starts_with_bucket else 1 :], 0 if starts_with_bucket else 1, path)
+    if buckets is None:
+        return Compiled(_null_rule)
+    choices, weights = buckets
+    if not choices:
         compiler.report(path, "fractional needs at least one [variant, weight] bucket")
-    choices: list[Rule] = []
-    weights: list[int | Rule] = []
-    for index in range(entries_from, len(args)):
-        entry, entry_path = args[index], (*path, index)
-        if not isinstance(entry, list) or not 1 <= len(entry) <= 2:
-            compiler.report(entry_path, "a fractional bucket is [variant] or [variant, weight]")
-            continue
-        choices.append(_choice(compiler, entry[0], (*entry_path, 0)))
-        weights.append(_weight(compiler, entry[1] if len(entry) == 2 else None, (*entry_path, 1)))
-    if all(isinstance(weight, int) for weight in weights):
+    elif all(isinstance(weight, int) for weight in weights):
         total = sum(weight for weight in weights if isinstance(weight, int))
-        if choices and total == 0:
+        if total == 0:
             compiler.report(path, "fractional weights add up to 0")
         elif total > MAX_TOTAL_WEIGHT:
             compiler.report(path, f"fractional weights add up to more than {MAX_TOTAL_WEIGHT}")
-    return Compiled(_fractional_rule(unit, tuple(choices), tuple(weights)))
+    return Compiled(_fractional_rule(unit, choices, weights))
+
+
+def _unit(compiler: SubCompiler, first: Any, path: PathKey) -> Rule:
+    """The rule giving the bytes to hash, from ``fractional``'s first argument."""
+    compiler.note_read(TARGETING_KEY)  # by the default unit; a bucketing rule may yield null and fall back
+    if isinstance(first, dict):
+        return _unit_from_rule(compiler.compile(first, path).rule, compiler.flag_key)
+    if isinstance(first, str):
+        return _fixed_unit(_utf8(first))
+    if first is not None and not isinstance(first, list):
+        compiler.report(path, "fractional starts with a bucketing rule, a string or a [variant, weight]")
+    return _targeting_key_unit(compiler.flag_key)
+
+
+def _buckets(
+    compiler: SubCompiler, entries: Sequence[Any], first_index: int, path: PathKey
+) -> tuple[tuple[Rule, ...], tuple[int | Rule, ...]] | None:
+    """The variant and weight of each ``[variant, weight]``; None when any is invalid (each reported)."""
+    choices: list[Rule] = []
+    weights: list[int | Rule] = []
+    valid = True
+    for index, entry in enumerate(entries, start=first_index):
+        entry_path = (*path, index)
+        if not isinstance(entry, list) or not 1 <= len(entry) <= 2:
+            compiler.report(entry_path, "a fractional bucket is [variant] or [variant, weight]")
+            valid = False
+            continue
+        choices.append(_choice(compiler, entry[0], (*entry_path, 0)))
+        weight = _weight(compiler, entry[1] if len(entry) == 2 else None, (*entry_path, 1))
+        if weight is None:
+            valid = False
+        else:
+            weights.append(weight)
+    return (tuple(choices), tuple(weights)) if valid else None
+
+
+def _null_rule(_data: Any, _resolver: FlagResolver | None) -> None:
+    return None
 
 
 def _fixed_unit(fixed: bytes) -> Rule:
@@ -93,11 +119,11 @@ def _fixed_unit(fixed: bytes) -> Rule:
 
 
 def _targeting_key_unit(flag_key: str) -> Rule:
-    prefix = utf8(flag_key)
+    prefix = _utf8(flag_key)
 
     def unit(data: Any, _resolver: FlagResolver | None) -> bytes | None:
-        targeting_key = data.get("targetingKey") if isinstance(data, dict) else None
-        return prefix + utf8(targeting_key) if isinstance(targeting_key, str) else None
+        targeting_key = data.get(TARGETING_KEY) if isinstance(data, dict) else None
+        return prefix + _utf8(targeting_key) if isinstance(targeting_key, str) else None
 
     return unit
 
@@ -108,7 +134,7 @@ def _unit_from_rule(rule: Rule, flag_key: str) -> Rule:
     def unit(data: Any, resolver: FlagResolver | None) -> bytes | None:
         value = rule(data, resolver)
         if isinstance(value, str):
-            return utf8(value)
+            return _utf8(value)
         return default(data, resolver) if value is None else None
 
     return unit
@@ -135,16 +161,16 @@ def _choice(compiler: SubCompiler, node: Any, path: PathKey) -> Rule:
     return fixed
 
 
-def _weight(compiler: SubCompiler, node: Any, path: PathKey) -> int | Rule:
+def _weight(compiler: SubCompiler, node: Any, path: PathKey) -> int | Rule | None:
+    """A literal weight, or the rule computing it; None (reported) when invalid."""
     if node is None:
         return 1
     weight = compiler.compile(node, path)
     if not weight.constant:
         return weight.rule
-    value = whole_weight(weight.value)
+    value = _whole_weight(weight.value)
     if value is None:
         compiler.report(path, f"a fractional weight is a whole number from 0 to {MAX_TOTAL_WEIGHT}")
-        return 0
     return value
 
 
@@ -176,7 +202,7 @@ def _computed_ends(
             values.append(weight)
             continue
         computed = weight(data, resolver)
-        value = 1 if computed is None else whole_weight(computed)
+        value = 1 if computed is None else _whole_weight(computed)
         if value is None:
             return None
         values.append(value)

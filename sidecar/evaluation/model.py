@@ -34,7 +34,7 @@ class EvalErrorCode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """The outcome of evaluating one flag; values are shared with the compiled flag, so treat them read-only."""
+    """The outcome of evaluating one flag; its value is shared with the compiled flag: treat it read-only."""
 
     flag_key: str
     value: Any
@@ -54,6 +54,8 @@ class Targeting:
     """Keys of the flags it reads through ``flag_value`` with a literal key."""
     dynamic_dependencies: bool
     """Whether some ``flag_value`` key is only known at evaluation time."""
+    reads: frozenset[str] | None
+    """Top-level context keys the rule may read (``$flagd`` included); None when that is not known."""
 
     @property
     def reads_flags(self) -> bool:

@@ -251,9 +251,10 @@ def _contains(needle: Any, haystack: Any) -> bool:
 
 def _in(args: Sequence[Compiled]) -> Rule:
     needle, haystack = args
-    if haystack.constant and isinstance(haystack.value, list) and all(isinstance(v, str) for v in haystack.value):
-        # A literal list of strings (the usual user or country list): `===` only matches strings, so a set does.
-        members = frozenset(haystack.value)
+    literal = haystack.value if haystack.constant else None
+    if isinstance(literal, list) and all(isinstance(item, str) for item in literal):
+        # A literal list of strings (a user or country list): `===` matches only strings, so a set does.
+        members = frozenset(literal)
         needle_rule = needle.rule
 
         def in_strings(data: Any, resolver: FlagResolver | None) -> Any:
@@ -288,7 +289,7 @@ def _subtract(values: list[Any]) -> float:
 def _divide(a: Any, b: Any) -> float:
     dividend, divisor = to_number(a), to_number(b)
     if divisor == 0:
-        if dividend == 0 or dividend != dividend:
+        if dividend == 0 or math.isnan(dividend):
             return NAN
         return math.copysign(math.inf, dividend) * math.copysign(1.0, divisor)
     return dividend / divisor
@@ -296,7 +297,7 @@ def _divide(a: Any, b: Any) -> float:
 
 def _remainder(a: Any, b: Any) -> float:
     dividend, divisor = to_number(a), to_number(b)
-    if divisor == 0 or math.isinf(dividend) or dividend != dividend or divisor != divisor:
+    if divisor == 0 or not math.isfinite(dividend) or math.isnan(divisor):
         return NAN
     return math.fmod(dividend, divisor)
 
@@ -304,7 +305,7 @@ def _remainder(a: Any, b: Any) -> float:
 def _extreme(pick: Callable[[list[float]], float]) -> Callable[[list[Any]], float]:
     def extreme(values: list[Any]) -> float:
         numbers = [to_number(value) for value in values]
-        return NAN if any(n != n for n in numbers) else pick(numbers)
+        return NAN if any(math.isnan(n) for n in numbers) else pick(numbers)
 
     return extreme
 

@@ -51,3 +51,6 @@ class SubCompiler(Protocol):
     def compile(self, node: Any, path: PathKey) -> Compiled: ...
 
     def report(self, path: PathKey, message: str) -> None: ...
+
+    def note_read(self, key: str) -> None:
+        """Record that the rule reads the top-level context key ``key``."""

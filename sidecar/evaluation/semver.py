@@ -23,6 +23,7 @@ _VERSION = re.compile(
 # precedence, so a release sorts after its prereleases and a shorter identifier list before a longer one.
 Version: TypeAlias = tuple[int, int, int, bool, tuple[tuple[bool, int | str], ...]]
 
+
 @lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version | None:
     """The precedence key of ``text``, or None when flagd would reject it."""

@@ -364,7 +364,6 @@ class _Raw:
     power: float
     power_basis: str
     tau: float | None
-    tau_fixed: bool
     enough_data: bool
 
 
@@ -407,12 +406,8 @@ def _analyze_metric(
     statistic: float | None = fixed.statistic
     df = fixed.df
     tau: float | None = None
-    tau_fixed = True
     if definition.mode is AnalysisMode.SEQUENTIAL:
-        if tau_override is not None:
-            tau, tau_fixed = tau_override, True
-        else:
-            tau, tau_fixed = resolve_tau(metric, control, treatment)
+        tau = tau_override if tau_override is not None else resolve_tau(metric, control, treatment)[0]
         if binomial:
             seq = sequential_proportion_difference(
                 control_successes, control.n, treatment_successes, treatment.n, alpha=alpha, tau=tau
@@ -447,7 +442,6 @@ def _analyze_metric(
         power=power,
         power_basis=basis,
         tau=tau,
-        tau_fixed=tau_fixed,
         enough_data=enough,
     )
 
@@ -624,6 +618,10 @@ def analyze_experiment(
         for a in definition.arms
     )
 
+    unknown_metrics = sorted(set(data.metrics) - {m.name for m in definition.metrics})
+    if unknown_metrics:
+        warnings.append(f"Data for undefined metrics ignored: {', '.join(unknown_metrics)}.")
+
     raws: list[_Raw] = []
     controls: dict[str, SummaryStats] = {}
     for metric in definition.metrics:
@@ -697,8 +695,17 @@ def _metric_warnings(
     tau_override: float | None,
 ) -> list[str]:
     out: list[str] = []
-    if not data.metrics.get(metric.name):
+    per_arm = data.metrics.get(metric.name)
+    if not per_arm:
         out.append(f"No data for metric {metric.name}.")
+    else:
+        for arm in definition.arms:
+            aggregate, exposed = per_arm.get(arm), data.exposures.get(arm, 0)
+            if aggregate is not None and aggregate.n > exposed:
+                out.append(
+                    f"Metric {metric.name}: arm {arm} has values for {aggregate.n} units but only {exposed} "
+                    "exposed units; values from unexposed units should be excluded upstream."
+                )
     if definition.mode is not AnalysisMode.SEQUENTIAL or tau_override is not None or metric.tau is not None:
         return out
     if metric.mde is None:

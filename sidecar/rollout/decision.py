@@ -46,7 +46,8 @@ class GateVerdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class GateResult:
-    """One configured gate of the current phase: ``name`` is its YAML name, ``value`` is None with NO_DATA."""
+    """One configured gate of the current phase: ``name`` is the :class:`~sidecar.rollout.model.Gates`
+    attribute (e.g. ``max_v2_error_rate``), ``value`` is None with NO_DATA."""
 
     name: str
     value: float | None

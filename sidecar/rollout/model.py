@@ -11,11 +11,14 @@ policy's gate names and the documentation share one spelling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from sidecar.rollout.assignment import hash_prefix, percent_threshold
+
+DEFAULT_MIN_SAMPLES = 100  # V2 calls a phase needs before it may advance
+DEFAULT_MIN_LATENCY_SAMPLES = 100  # successful calls per version before p95s are compared
 
 
 class Version(StrEnum):
@@ -33,6 +36,17 @@ class OutcomeKind(StrEnum):
     SUCCESS = "SUCCESS"
     ERROR = "ERROR"
     FALLBACK = "FALLBACK"
+
+
+def outcome_kind(success: bool, fallback: bool) -> OutcomeKind:
+    """Classify a reported call (``success`` after any fallback; ``fallback``: V2 failed, V1 was tried).
+
+    A rescued call is a FALLBACK; a call that failed — with or without a fallback attempt — is an ERROR, since
+    the user saw the failure either way.
+    """
+    if not success:
+        return OutcomeKind.ERROR
+    return OutcomeKind.FALLBACK if fallback else OutcomeKind.SUCCESS
 
 
 class FieldKind(StrEnum):
@@ -123,7 +137,7 @@ class Phase:
     name: str
     v2_percent: float
     min_duration_s: float = 0.0
-    min_samples: int = 100
+    min_samples: int = DEFAULT_MIN_SAMPLES
     max_duration_s: float | None = None
     gates: Gates = Gates()
     # Assignment threshold in the 1,000,000-bucket space: unit is on V2 iff its bucket < threshold.
@@ -148,11 +162,8 @@ def default_phases(gates: Gates = DEFAULT_GATES) -> tuple[Phase, ...]:
 
 
 def without_comparative(gates: Gates) -> Gates:
-    return Gates(
-        min_v2_success_rate=gates.min_v2_success_rate,
-        max_v2_error_rate=gates.max_v2_error_rate,
-        max_fallback_rate=gates.max_fallback_rate,
-    )
+    """``gates`` with the comparative gates switched off, for a 100 % phase."""
+    return replace(gates, **dict.fromkeys(COMPARATIVE_GATES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +179,7 @@ class RolloutDefinition:
     stickiness: str = "targetingKey"
     triggers: RollbackTriggers = RollbackTriggers()
     breaker: BreakerSettings = BreakerSettings()
-    min_latency_samples: int = 100
+    min_latency_samples: int = DEFAULT_MIN_LATENCY_SAMPLES
     source: str = "admin"
     description: str = ""
     # Precomputed for the per-request router: murmur3 input prefix and per-phase probe thresholds.

@@ -68,6 +68,8 @@ from sidecar.rollout.assignment import BUCKETS_PER_PERCENT
 from sidecar.rollout.model import (
     COMPARATIVE_GATES,
     DEFAULT_GATES,
+    DEFAULT_MIN_LATENCY_SAMPLES,
+    DEFAULT_MIN_SAMPLES,
     BreakerSettings,
     FieldKind,
     Gates,
@@ -96,8 +98,6 @@ _DEFINITION_FIELDS = (
     "breaker",
 )
 _PHASE_FIELDS = ("name", "percent", "minDuration", "minSamples", "maxDuration", "gates")
-_DEFAULT_MIN_SAMPLES = 100
-_DEFAULT_MIN_LATENCY_SAMPLES = 100
 
 
 class _Invalid(ValueError):
@@ -113,9 +113,7 @@ def parse_rollouts(doc: LocatedDocument) -> dict[str, RolloutDefinition]:
     elif (rollouts := doc.data.get("rollouts")) is not None:
         if isinstance(rollouts, Mapping):
             for key, raw in rollouts.items():
-                definition = reader.definition(str(key), raw)
-                if definition is not None:
-                    definitions[str(key)] = definition
+                definitions[str(key)] = reader.definition(str(key), raw)
         else:
             reader.report(("rollouts",), "must be a mapping of rollout key to definition")
     reader.raise_problems()
@@ -180,32 +178,31 @@ class _Reader:
             self.report((*path, name), str(exc))
             return default
 
-    def definition(self, key: str, raw: object) -> RolloutDefinition | None:
+    def definition(self, key: str, raw: object) -> RolloutDefinition:
+        """The definition at ``rollouts.<key>``; only meaningful if no problem was recorded."""
         path: PathKey = ("rollouts", key)
         if not _NAME.fullmatch(key):
             self.report(
                 path, "rollout key must be 1–128 letters, digits, '.', '_' or '-', starting alphanumeric"
             )
         data = self.mapping(path, raw, _DEFINITION_FIELDS)
-        count = len(self.problems)
         gates = self.section(path, data, "gates", Gates(), DEFAULT_GATES)
         phases_path = (*path, "phases")
         phases = (
             self.phases(phases_path, data["phases"], gates) if "phases" in data else default_phases(gates)
         )
-        definition = RolloutDefinition(
+        return RolloutDefinition(
             key=key,
             phases=phases,
             stickiness=self.value(path, data, "stickiness", _text, "targetingKey"),
             triggers=self.section(path, data, "rollbackTriggers", RollbackTriggers(), RollbackTriggers()),
             breaker=self.section(path, data, "breaker", BreakerSettings(), BreakerSettings()),
             min_latency_samples=self.value(
-                path, data, "minLatencySamples", _count, _DEFAULT_MIN_LATENCY_SAMPLES
+                path, data, "minLatencySamples", _count, DEFAULT_MIN_LATENCY_SAMPLES
             ),
             source=self.doc.source,
             description=self.value(path, data, "description", _description, ""),
         )
-        return definition if len(self.problems) == count and phases else None
 
     def section(
         self, parent_path: PathKey, parent: Mapping[str, Any], name: str, base: _SectionT, absent: _SectionT
@@ -262,7 +259,7 @@ class _Reader:
         max_duration = self.value(path, data, "maxDuration", _optional_deadline, None)
         if max_duration is not None and min_duration > max_duration:
             self.report((*path, "maxDuration"), f"must not be shorter than minDuration ({min_duration:g}s)")
-        min_samples = self.value(path, data, "minSamples", _sample_count, _DEFAULT_MIN_SAMPLES)
+        min_samples = self.value(path, data, "minSamples", _sample_count, DEFAULT_MIN_SAMPLES)
         inherited = rollout_gates
         if percent == 100:
             inherited = without_comparative(rollout_gates)

@@ -36,6 +36,7 @@ class RolloutState:
     phase_started_at: float
     status: RolloutStatus = RolloutStatus.RUNNING
     paused_reason: str | None = None
+    rolled_back_reason: str | None = None  # the operator's reason or the policy's explanation
     paused_at: float | None = None
     paused_s: float = 0.0  # earlier pauses within this phase, excluded from the phase clock
     extension: PhaseExtension | None = None

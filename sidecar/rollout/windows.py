@@ -5,10 +5,12 @@ multiple of :data:`BUCKET_SECONDS`. Every field is an integer, so merging is exa
 associative: hosts that sum each other's counters in any order reach bit-identical totals and therefore the
 same policy decision.
 
-The hot path (one call per reported outcome) allocates one small record and updates the caller's own mapping::
+The hot path builds one new record per (bucket, version) and updates the caller's own mapping::
 
     key = window_key(Version.V2, now)
     window[key] = add_outcome(window.get(key, EMPTY_COUNTS), OutcomeKind.SUCCESS, latency_ms=12.5)
+    # or, for a reported batch grouped by key:
+    window[key] = add_outcomes(window.get(key, EMPTY_COUNTS), [(OutcomeKind.ERROR, None, "timeout"), ...])
 
 Latency is recorded for successful calls only, so a V2 that fails fast does not look quicker than V1. Sums are
 in microseconds (µs and µs²) to stay integral; ``latency_sum_sq_us2`` can exceed 2⁶³ for a bucket holding
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sidecar.rollout.model import OutcomeKind, Version
 from sidecar.stats.histogram import LATENCY_BUCKET_BOUNDS, LATENCY_BUCKET_COUNT, bucket_index
@@ -34,6 +36,7 @@ UNKNOWN_ERROR_TYPE = "unknown"
 MAX_LATENCY_MS = 600_000.0  # clamp: a 10-minute "latency" is a broken clock, and keeps the µs² sums bounded
 
 WindowKey = tuple[int, Version]
+OutcomeRecord = tuple[OutcomeKind, float | None, str | None]  # kind, latency_ms, error_type
 _ZERO_HISTOGRAM = (0,) * LATENCY_BUCKET_COUNT
 
 
@@ -102,26 +105,57 @@ def add_outcome(
     counts: BucketCounts, kind: OutcomeKind, latency_ms: float | None = None, error_type: str | None = None
 ) -> BucketCounts:
     """``counts`` plus one outcome; ``latency_ms`` is kept for successes, ``error_type`` for the others."""
-    requests = counts.requests + 1
-    if kind is not OutcomeKind.SUCCESS:
-        types = _count_error_type(counts.error_types, error_type)
+    return add_outcomes(counts, ((kind, latency_ms, error_type),))
+
+
+def add_outcomes(counts: BucketCounts, outcomes: Iterable[OutcomeRecord]) -> BucketCounts:
+    """``counts`` plus a batch of outcomes of one version in one bucket, building one new record.
+
+    Prefer it for reported batches: it costs about a microsecond per outcome instead of a record each.
+    """
+    requests, successes, errors, fallbacks = (
+        counts.requests,
+        counts.successes,
+        counts.errors,
+        counts.fallbacks,
+    )
+    latency_n, latency_sum, latency_sq = counts.latency_n, counts.latency_sum_us, counts.latency_sum_sq_us2
+    histogram: list[int] | None = None  # copied on first use
+    error_types: dict[str, int] | None = None
+    for kind, latency_ms, error_type in outcomes:
+        requests += 1
+        if kind is OutcomeKind.SUCCESS:
+            successes += 1
+            if latency_ms is None:
+                continue
+            clamped = 0.0 if math.isnan(latency_ms) else min(MAX_LATENCY_MS, max(0.0, latency_ms))
+            micros = round(clamped * 1000.0)
+            latency_n, latency_sum, latency_sq = (
+                latency_n + 1,
+                latency_sum + micros,
+                latency_sq + micros * micros,
+            )
+            if histogram is None:
+                histogram = list(counts.histogram)
+            histogram[bucket_index(clamped)] += 1
+            continue
         if kind is OutcomeKind.ERROR:
-            return replace(counts, requests=requests, errors=counts.errors + 1, error_types=types)
-        return replace(counts, requests=requests, fallbacks=counts.fallbacks + 1, error_types=types)
-    if latency_ms is None:
-        return replace(counts, requests=requests, successes=counts.successes + 1)
-    clamped = 0.0 if math.isnan(latency_ms) else min(MAX_LATENCY_MS, max(0.0, latency_ms))
-    micros = round(clamped * 1000.0)
-    index = bucket_index(clamped)
-    histogram = counts.histogram
-    return replace(
-        counts,
-        requests=requests,
-        successes=counts.successes + 1,
-        latency_n=counts.latency_n + 1,
-        latency_sum_us=counts.latency_sum_us + micros,
-        latency_sum_sq_us2=counts.latency_sum_sq_us2 + micros * micros,
-        histogram=(*histogram[:index], histogram[index] + 1, *histogram[index + 1 :]),
+            errors += 1
+        else:
+            fallbacks += 1
+        if error_types is None:
+            error_types = dict(counts.error_types)
+        _count_error_type(error_types, error_type)
+    return BucketCounts(
+        requests,
+        successes,
+        errors,
+        fallbacks,
+        latency_n,
+        latency_sum,
+        latency_sq,
+        tuple(histogram) if histogram is not None else counts.histogram,
+        tuple(sorted(error_types.items())) if error_types is not None else counts.error_types,
     )
 
 
@@ -141,9 +175,11 @@ def merge_windows(
     return merged
 
 
-def prune(window: Mapping[WindowKey, BucketCounts], keep_since: float) -> dict[WindowKey, BucketCounts]:
+def prune(
+    window: Mapping[WindowKey, BucketCounts], keep_since: float, bucket_seconds: int = BUCKET_SECONDS
+) -> dict[WindowKey, BucketCounts]:
     """Drop buckets that end at or before ``keep_since``; keep the one containing it."""
-    oldest = bucket_start(keep_since)
+    oldest = bucket_start(keep_since, bucket_seconds)
     return {key: counts for key, counts in window.items() if key[0] >= oldest}
 
 
@@ -158,7 +194,7 @@ def totals(
     selected = (
         counts
         for (start, key_version), counts in window.items()
-        if key_version is version and start >= since and (until is None or start < until)
+        if key_version == version and start >= since and (until is None or start < until)
     )
     return summarize(version, sum_counts(selected))
 
@@ -210,12 +246,8 @@ def summarize(version: Version, counts: BucketCounts) -> VersionTotals:
     )
 
 
-def _count_error_type(
-    error_types: tuple[tuple[str, int], ...], error_type: str | None
-) -> tuple[tuple[str, int], ...]:
+def _count_error_type(error_types: dict[str, int], error_type: str | None) -> None:
     name = (error_type or UNKNOWN_ERROR_TYPE)[:MAX_ERROR_TYPE_LENGTH]
-    known = dict(error_types)
-    if name not in known and len(known) >= MAX_ERROR_TYPES:
+    if name not in error_types and len(error_types) >= MAX_ERROR_TYPES:
         name = OTHER_ERROR_TYPE  # bounded cardinality: callers control these strings
-    known[name] = known.get(name, 0) + 1
-    return tuple(sorted(known.items()))
+    error_types[name] = error_types.get(name, 0) + 1

@@ -16,6 +16,7 @@ from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.server.evaluation import check_flag_key
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditRecord, StateDatabase
+from sidecar.store.kinds import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
 
 MAX_REASON = 1024
@@ -30,8 +31,13 @@ def flag_message(flag: CompiledFlag, version: str = "") -> admin_pb2.Flag:
 
 def audit_message(record: AuditRecord) -> admin_pb2.AuditEntry:
     entry = admin_pb2.AuditEntry(
-        id=record.id, timestamp=record.ts, actor=record.actor, action=record.action,
-        target=record.target, reason=record.reason, version=record.version,
+        id=record.id,
+        timestamp=record.ts,
+        actor=record.actor,
+        action=record.action,
+        target=record.target,
+        reason=record.reason,
+        version=record.version,
     )
     if record.before is not None:
         entry.before.CopyFrom(to_struct(record.before))
@@ -48,7 +54,12 @@ def check_reason(reason: str) -> str:
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(
-        self, store: ConfigStore, database: StateDatabase, auth: AdminAuth, node_id: str, environment: str,
+        self,
+        store: ConfigStore,
+        database: StateDatabase,
+        auth: AdminAuth,
+        node_id: str,
+        environment: str,
         started_at: float,
     ) -> None:
         self._store = store
@@ -65,11 +76,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         check_flag_key(request.flag_key)
         if not request.HasField("definition"):
             raise InvalidArgumentError("definition is required")
-        stored, revision = await self._store.put_flag(
-            request.flag_key, struct_to_dict(request.definition), actor, check_reason(request.reason)
+        stored, revision = await self._store.put_record(
+            FLAG, request.flag_key, struct_to_dict(request.definition), actor, check_reason(request.reason)
         )
-        flag = admin_pb2.Flag(key=stored.key, definition=to_struct(stored.definition), source="admin",
-                              version=stored.version)
+        flag = admin_pb2.Flag(
+            key=stored.key, definition=to_struct(stored.definition), source="admin", version=stored.version
+        )
         return admin_pb2.PutFlagResponse(flag=flag, revision=revision)
 
     async def DeleteFlag(
@@ -77,7 +89,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.DeleteFlagResponse:
         actor = self._auth.authorize(context)
         check_flag_key(request.flag_key)
-        revision = await self._store.delete_flag(request.flag_key, actor, check_reason(request.reason))
+        revision = await self._store.delete_record(
+            FLAG, request.flag_key, actor, check_reason(request.reason)
+        )
         return admin_pb2.DeleteFlagResponse(revision=revision)
 
     async def GetFlag(
@@ -89,14 +103,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         flag = snapshot.flags.get(request.flag_key)
         if flag is None:
             raise NotFoundError(f"flag {request.flag_key!r} does not exist")
-        return admin_pb2.GetFlagResponse(flag=flag_message(flag, snapshot.db_versions.get(flag.key, "")))
+        return admin_pb2.GetFlagResponse(
+            flag=flag_message(flag, snapshot.db_versions.get(f"{FLAG}/{flag.key}", ""))
+        )
 
     async def ListFlags(
         self, request: admin_pb2.ListFlagsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> admin_pb2.ListFlagsResponse:
         self._auth.authorize(context)
         snapshot = self._store.require_snapshot()
-        flags = [flag_message(f, snapshot.db_versions.get(k, "")) for k, f in sorted(snapshot.flags.items())]
+        flags = [
+            flag_message(f, snapshot.db_versions.get(f"{FLAG}/{k}", ""))
+            for k, f in sorted(snapshot.flags.items())
+        ]
         return admin_pb2.ListFlagsResponse(flags=flags, revision=snapshot.revision)
 
     async def GetStatus(
@@ -116,10 +135,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             response.serving = snapshot.complete
             response.rollout_count = len(snapshot.rollouts)
             for status in snapshot.sources:
-                response.sources.append(admin_pb2.SourceStatus(
-                    path=status.path, ok=status.ok, errors=[str(p) for p in status.problems],
-                    checked_at=status.checked_at, flag_count=status.flag_count,
-                ))
+                response.sources.append(
+                    admin_pb2.SourceStatus(
+                        path=status.path,
+                        ok=status.ok,
+                        errors=[str(p) for p in status.problems],
+                        checked_at=status.checked_at,
+                        flag_count=status.flag_count,
+                    )
+                )
         return response
 
     async def ListAudit(

@@ -41,7 +41,9 @@ class AdminAuth:
             elif key == ACTOR_HEADER and value:
                 actor = str(value)[:MAX_ACTOR_LENGTH]
         if not authorization:
-            raise UnauthenticatedError("missing 'authorization: Bearer <token>' metadata; see the admin token file")
+            raise UnauthenticatedError(
+                "missing 'authorization: Bearer <token>' metadata; see the admin token file"
+            )
         if not hmac.compare_digest(authorization, self._expected):
             raise UnauthenticatedError("admin token is wrong")
         return actor

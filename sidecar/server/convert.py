@@ -7,6 +7,7 @@ rules (e.g. a fractional bucket-by) formats ``7`` as ``"7"`` like flagd does, no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,7 +47,7 @@ def _value(value: struct_pb2.Value, depth: int) -> Any:
         number = value.number_value
         if number.is_integer() and -_MAX_SAFE_INT <= number <= _MAX_SAFE_INT:
             return int(number)
-        if number != number or number in (float("inf"), float("-inf")):
+        if not math.isfinite(number):
             raise InvalidArgumentError("context numbers must be finite")
         return number
     if kind == "bool_value":
@@ -115,3 +116,17 @@ def _plain(value: struct_pb2.Value) -> Any:
     if kind in ("string_value", "bool_value"):
         return getattr(value, kind)
     return None
+
+
+def stickiness_value(context: struct_pb2.Struct, attribute: str) -> str | None:
+    """The unit identity for routing: one context field as text, without converting the whole context."""
+    if context.ByteSize() > MAX_CONTEXT_BYTES:
+        raise InvalidArgumentError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+    if attribute not in context.fields:
+        return None
+    value = _value(context.fields[attribute], MAX_CONTEXT_DEPTH)
+    if value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from grpc_health.v1 import health, health_pb2
+# The asyncio servicer; grpc_health re-exports it as health.aio, which type checkers cannot follow.
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -21,8 +23,9 @@ class ComponentCheck:
 
 
 class HealthReporter:
-    def __init__(self, servicer: health.aio.HealthServicer, services: list[str],
-                 checks: list[ComponentCheck]) -> None:
+    def __init__(
+        self, servicer: health_aio.HealthServicer, services: list[str], checks: list[ComponentCheck]
+    ) -> None:
         self._servicer = servicer
         self._services = services
         self._checks = checks

@@ -38,9 +38,11 @@ class ListenAddress:
 
 def parse_listen(text: str) -> ListenAddress:
     if text.startswith("unix:"):
-        path = text[len("unix:"):]
+        path = text[len("unix:") :]
         if not path:
-            raise InvalidArgumentError("unix listen address needs a path: unix:/run/rollout-sidecar/sidecar.sock")
+            raise InvalidArgumentError(
+                "unix listen address needs a path: unix:/run/rollout-sidecar/sidecar.sock"
+            )
         return ListenAddress(unix_path=Path(path))
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit() or not host:

@@ -104,7 +104,7 @@ def _stream_unary(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
 
 def add_service(server: grpc.aio.Server, servicer: object, service: descriptor_mod.ServiceDescriptor) -> None:
     """Register every method of ``service`` implemented by ``servicer``."""
-    handlers: dict[str, grpc.RpcMethodHandler] = {}
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in service.methods:
         implementation = getattr(servicer, method.name)
         request_class = message_factory.GetMessageClass(method.input_type)
@@ -116,9 +116,15 @@ def add_service(server: grpc.aio.Server, servicer: object, service: descriptor_m
         if method.client_streaming and method.server_streaming:
             raise NotImplementedError("bidirectional streaming is not used by this API")
         if method.client_streaming:
-            handlers[method.name] = grpc.stream_unary_rpc_method_handler(_stream_unary(implementation), **options)
+            handlers[method.name] = grpc.stream_unary_rpc_method_handler(
+                _stream_unary(implementation), **options
+            )
         elif method.server_streaming:
-            handlers[method.name] = grpc.unary_stream_rpc_method_handler(_unary_stream(implementation), **options)
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                _unary_stream(implementation), **options
+            )
         else:
-            handlers[method.name] = grpc.unary_unary_rpc_method_handler(_unary_unary(implementation), **options)
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                _unary_unary(implementation), **options
+            )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))

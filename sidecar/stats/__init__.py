@@ -2,6 +2,7 @@
 experiment analysis. No I/O, clocks or global state; inputs are mergeable aggregates, never individual
 events."""
 
+from sidecar.stats.compare import VersionComparison, VersionSample, VersionSummary, compare_versions
 from sidecar.stats.effect import cohens_d, cohens_h
 from sidecar.stats.fixed import relative_lift, relative_lift_variance, two_proportion_z_test, welch_t_test
 from sidecar.stats.histogram import (
@@ -38,11 +39,15 @@ __all__ = [
     "SrmResult",
     "SummaryStats",
     "TestResult",
+    "VersionComparison",
+    "VersionSample",
+    "VersionSummary",
     "achieved_power",
     "benjamini_hochberg",
     "bucket_index",
     "cohens_d",
     "cohens_h",
+    "compare_versions",
     "holm",
     "mixture_sprt",
     "percentile_from_histogram",

@@ -14,7 +14,16 @@ from enum import StrEnum
 from typing import Any
 
 from sidecar.stats.fixed import relative_lift, two_proportion_z_test, welch_t_test
-from sidecar.stats.formatting import fmt_interval, fmt_num, fmt_p, fmt_pct, json_float, table
+from sidecar.stats.formatting import (
+    fmt_interval,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    fmt_pp,
+    json_float,
+    p_phrase,
+    table,
+)
 from sidecar.stats.histogram import LATENCY_BUCKET_BOUNDS, percentile_from_histogram
 from sidecar.stats.summary import SummaryStats, TestResult, check_alpha
 
@@ -145,12 +154,10 @@ def _verdict(
             f"Need at least {min_requests} requests per version "
             f"(V1 has {s1.requests}, V2 has {s2.requests}).",
         )
-    err_desc = (
-        f"error rate {fmt_pct(s2.error_rate)} vs {fmt_pct(s1.error_rate)} (p = {fmt_p(errors.p_value)})"
-    )
+    err_desc = f"error rate {fmt_pct(s2.error_rate)} vs {fmt_pct(s1.error_rate)} ({p_phrase(errors.p_value)})"
     lat_desc = (
         f"mean latency {fmt_num(s2.latency_mean_ms)} ms vs {fmt_num(s1.latency_mean_ms)} ms "
-        f"(p = {fmt_p(latency.p_value)})"
+        f"({p_phrase(latency.p_value)})"
     )
     err_sig = errors.p_value < alpha
     lat_sig = latency.p_value < alpha
@@ -188,8 +195,8 @@ def render_text(comparison: VersionComparison) -> str:
             "error rate",
             fmt_pct(c.v1.error_rate),
             fmt_pct(c.v2.error_rate),
-            fmt_pct(c.error_rate.estimate, signed=True),
-            fmt_interval(c.error_rate.ci_low, c.error_rate.ci_high, pct=True),
+            fmt_pp(c.error_rate.estimate),
+            fmt_interval(c.error_rate.ci_low, c.error_rate.ci_high, pp=True),
             fmt_p(c.error_rate.p_value),
         ],
         [

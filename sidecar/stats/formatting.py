@@ -21,6 +21,12 @@ def fmt_p(p: float) -> str:
     return f"{p:.4f}"
 
 
+def p_phrase(p: float) -> str:
+    """``p = 0.0123`` or ``p < 1e-6``, for sentences."""
+    text = fmt_p(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def fmt_num(value: float | None, digits: int = 4, signed: bool = False) -> str:
     """Compact number: ``digits`` significant digits, ``-`` for missing, ``±inf`` spelled out."""
     if value is None or math.isnan(value):
@@ -43,7 +49,16 @@ def fmt_pct(fraction: float | None, digits: int = 2, signed: bool = False) -> st
     return f"{sign}{fraction * 100:.{digits}f}%"
 
 
-def fmt_interval(low: float, high: float, pct: bool = False, digits: int = 4) -> str:
+def fmt_pp(difference: float | None, digits: int = 2) -> str:
+    """A difference of two proportions in percentage points (``0.0123`` → ``+1.23 pp``)."""
+    if difference is None or not math.isfinite(difference):
+        return fmt_num(difference)
+    return f"{difference * 100:+.{digits}f} pp"
+
+
+def fmt_interval(low: float, high: float, pct: bool = False, digits: int = 4, pp: bool = False) -> str:
+    if pp:
+        return f"[{fmt_pp(low)}, {fmt_pp(high)}]"
     if pct:
         return f"[{fmt_pct(low, signed=True)}, {fmt_pct(high, signed=True)}]"
     return f"[{fmt_num(low, digits, signed=True)}, {fmt_num(high, digits, signed=True)}]"

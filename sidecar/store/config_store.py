@@ -20,21 +20,21 @@ import watchfiles
 
 from sidecar.clock import Clock
 from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
-from sidecar.evaluation.flags import compile_flag_definition
 from sidecar.hlc import HybridLogicalClock, Timestamp
-from sidecar.store.database import AuditDraft, StateDatabase, StoredFlag
+from sidecar.store.database import AuditDraft, StateDatabase, StoredRecord
+from sidecar.store.kinds import KINDS
 from sidecar.store.snapshot import (
     DatabaseLoad,
     Snapshot,
     build_snapshot,
     changed_flag_keys,
-    compile_database_flags,
+    compile_database,
 )
 from sidecar.store.sources import ConfigDirectory
 
 log = logging.getLogger(__name__)
 
-FLAG_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
 DB_POLL_SECONDS = 0.2
 DIRECTORY_POLL_SECONDS = 10.0
 SUBSCRIBER_QUEUE = 64
@@ -46,10 +46,11 @@ class ConfigEvent:
     changed_keys: tuple[str, ...]
 
 
-def validate_flag_key(key: str) -> None:
-    if not FLAG_KEY_PATTERN.match(key):
+def validate_key(kind: str, key: str) -> None:
+    if not KEY_PATTERN.match(key):
         raise InvalidArgumentError(
-            f"flag key {key!r} is invalid: use 1-256 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            f"{kind} key {key!r} is invalid: use 1-256 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
         )
 
 
@@ -98,8 +99,8 @@ class ConfigStore:
 
     async def start(self) -> None:
         # Later local writes must order after every stored version, even if this host's clock went back.
-        for record in (await asyncio.to_thread(self._db.live_flags)).values():
-            self._hlc.observe(Timestamp.decode(record.version))
+        if latest := await asyncio.to_thread(self._db.max_record_version):
+            self._hlc.observe(Timestamp.decode(latest))
         await self.reload(force=True)
         self._tasks = [
             asyncio.create_task(self._watch_directory(), name="config-watch"),
@@ -141,8 +142,8 @@ class ConfigStore:
         if not force and self._database_load is not None and version == self._data_version:
             return False
         self._data_version = version
-        stored = await asyncio.to_thread(self._db.live_flags)
-        self._database_load = compile_database_flags(stored, self._clock.now())
+        stored = {kind: await asyncio.to_thread(self._db.live_records, kind) for kind in KINDS}
+        self._database_load = compile_database(stored, self._clock.now())
         return True
 
     async def _swap_locked(self) -> None:
@@ -157,8 +158,12 @@ class ConfigStore:
             self._static_context,
         )
         changed = changed_flag_keys(previous, snapshot)
-        if previous is not None and not changed and previous.sources == snapshot.sources \
-                and previous.rollouts == snapshot.rollouts:
+        if (
+            previous is not None
+            and not changed
+            and previous.sources == snapshot.sources
+            and previous.rollouts == snapshot.rollouts
+        ):
             return
         self._revision = snapshot.revision
         self._snapshot = snapshot
@@ -166,8 +171,12 @@ class ConfigStore:
         for status in snapshot.sources:
             for problem in status.problems:
                 log.error("configuration rejected: %s", problem)
-        log.info("configuration revision %d: %d flags, %d changed", snapshot.revision,
-                 len(snapshot.flags), len(changed))
+        log.info(
+            "configuration revision %d: %d flags, %d changed",
+            snapshot.revision,
+            len(snapshot.flags),
+            len(changed),
+        )
         self._publish(ConfigEvent(snapshot.revision, tuple(changed)))
 
     def _publish(self, event: ConfigEvent) -> None:
@@ -182,8 +191,9 @@ class ConfigStore:
 
     async def _watch_directory(self) -> None:
         directory = self._directory.directory
-        async for _changes in watchfiles.awatch(directory, stop_event=self._stop, debounce=50, step=20,
-                                                 recursive=True, force_polling=False):
+        async for _changes in watchfiles.awatch(
+            directory, stop_event=self._stop, debounce=50, step=20, recursive=True, force_polling=False
+        ):
             try:
                 await self.reload()
             except Exception:
@@ -207,29 +217,35 @@ class ConfigStore:
 
     # -- admin writes ----------------------------------------------------------------------------------
 
-    async def put_flag(self, key: str, definition: Mapping[str, Any], actor: str, reason: str) -> tuple[StoredFlag, int]:
-        validate_flag_key(key)
-        compile_flag_definition(key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reason
+    async def put_record(
+        self, kind: str, key: str, definition: Mapping[str, Any], actor: str, reason: str
+    ) -> tuple[StoredRecord, int]:
+        """Validate like a file, refuse file-owned keys, store durably, then serve it in a new snapshot."""
+        validate_key(kind, key)
+        KINDS[kind].compile(key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reasons
         async with self._lock:
-            owner = self._directory.owner_of("flag", key)
-            if owner is not None:
-                raise FailedPreconditionError(f"flag {key!r} is defined in {owner}; edit that file instead")
-            draft = AuditDraft(self._clock.now(), actor, "flag.put", key, reason)
-            stored, _ = await asyncio.to_thread(self._db.put_flag, key, dict(definition), self._hlc, draft)
+            self._refuse_file_owned(kind, key)
+            draft = AuditDraft(self._clock.now(), actor, f"{kind}.put", key, reason)
+            stored, _ = await asyncio.to_thread(
+                self._db.put_record, kind, key, dict(definition), self._hlc, draft
+            )
             await self._reload_database_locked(force=True)
             await self._swap_locked()
             return stored, self._revision
 
-    async def delete_flag(self, key: str, actor: str, reason: str) -> int:
-        validate_flag_key(key)
+    async def delete_record(self, kind: str, key: str, actor: str, reason: str) -> int:
+        validate_key(kind, key)
         async with self._lock:
-            owner = self._directory.owner_of("flag", key)
-            if owner is not None:
-                raise FailedPreconditionError(f"flag {key!r} is defined in {owner}; edit that file instead")
-            draft = AuditDraft(self._clock.now(), actor, "flag.delete", key, reason)
-            deleted = await asyncio.to_thread(self._db.delete_flag, key, self._hlc, draft)
+            self._refuse_file_owned(kind, key)
+            draft = AuditDraft(self._clock.now(), actor, f"{kind}.delete", key, reason)
+            deleted = await asyncio.to_thread(self._db.delete_record, kind, key, self._hlc, draft)
             if deleted is None:
-                raise NotFoundError(f"no flag {key!r} is stored in the database")
+                raise NotFoundError(f"no {kind} {key!r} is stored in the database")
             await self._reload_database_locked(force=True)
             await self._swap_locked()
             return self._revision
+
+    def _refuse_file_owned(self, kind: str, key: str) -> None:
+        owner = self._directory.owner_of(kind, key)
+        if owner is not None:
+            raise FailedPreconditionError(f"{kind} {key!r} is defined in {owner}; edit that file instead")

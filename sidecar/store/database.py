@@ -1,4 +1,4 @@
-"""The SQLite state database: admin-written flags, audit log, node identity and revision counter.
+"""The SQLite state database: admin-written records (flags, rollouts), audit log, node identity, revision.
 
 One connection, guarded by a lock, in WAL mode with ``synchronous=FULL``: a write is on disk when its
 transaction commits, so an acknowledged write survives ``kill -9``. Every record carries a hybrid logical
@@ -24,11 +24,13 @@ from sidecar.hlc import HybridLogicalClock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS flags (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL,         -- "flag" or "rollout"
+    key TEXT NOT NULL,
     definition TEXT,            -- JSON; NULL for a tombstone
     version TEXT NOT NULL,      -- HLC timestamp, encoded so that text order is time order
-    deleted INTEGER NOT NULL DEFAULT 0
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, key)
 );
 CREATE TABLE IF NOT EXISTS audit (
     id TEXT PRIMARY KEY,
@@ -47,7 +49,7 @@ CREATE INDEX IF NOT EXISTS audit_by_target ON audit (target, ts DESC);
 
 
 @dataclass(frozen=True, slots=True)
-class StoredFlag:
+class StoredRecord:
     key: str
     definition: Mapping[str, Any]
     version: str
@@ -99,6 +101,11 @@ class StateDatabase:
                 raise
             self._conn.execute("COMMIT")
 
+    def ensure_schema(self, script: str) -> None:
+        """Create another adapter's tables (idempotent DDL)."""
+        with self._lock:
+            self._conn.executescript(script)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -141,47 +148,69 @@ class StateDatabase:
         with self.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('revision', ?)", (str(revision),))
 
-    # -- flags -----------------------------------------------------------------------------------------
+    # -- admin-written records -------------------------------------------------------------------------
 
-    def live_flags(self) -> dict[str, StoredFlag]:
+    def live_records(self, kind: str) -> dict[str, StoredRecord]:
         with self._lock:
-            rows = self._conn.execute("SELECT key, definition, version FROM flags WHERE deleted = 0").fetchall()
-        return {key: StoredFlag(key, json.loads(definition), version) for key, definition, version in rows}
+            rows = self._conn.execute(
+                "SELECT key, definition, version FROM records WHERE kind = ? AND deleted = 0", (kind,)
+            ).fetchall()
+        return {key: StoredRecord(key, json.loads(definition), version) for key, definition, version in rows}
 
-    def put_flag(
-        self, key: str, definition: Mapping[str, Any], hlc: HybridLogicalClock, audit: AuditDraft
-    ) -> tuple[StoredFlag, StoredFlag | None]:
-        """Store a flag and its audit entry in one transaction; return the new and the previous flag."""
+    def max_record_version(self) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(version) FROM records").fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def put_record(
+        self, kind: str, key: str, definition: Mapping[str, Any], hlc: HybridLogicalClock, audit: AuditDraft
+    ) -> tuple[StoredRecord, StoredRecord | None]:
+        """Store a record and its audit entry in one transaction; return the new and the previous record."""
         version = hlc.now().encode()
         with self.transaction() as conn:
-            previous = _read_flag(conn, key)
+            previous = _read_record(conn, kind, key)
             conn.execute(
-                "INSERT OR REPLACE INTO flags (key, definition, version, deleted) VALUES (?, ?, ?, 0)",
-                (key, json.dumps(definition, sort_keys=True), version),
+                "INSERT OR REPLACE INTO records (kind, key, definition, version, deleted)"
+                " VALUES (?, ?, ?, ?, 0)",
+                (kind, key, json.dumps(definition, sort_keys=True), version),
             )
-            _insert_audit(conn, audit, before=previous.definition if previous else None, after=definition,
-                          version=version)
-        return StoredFlag(key, definition, version), previous
+            insert_audit(
+                conn,
+                audit,
+                before=previous.definition if previous else None,
+                after=definition,
+                version=version,
+            )
+        return StoredRecord(key, definition, version), previous
 
-    def delete_flag(self, key: str, hlc: HybridLogicalClock, audit: AuditDraft) -> StoredFlag | None:
-        """Replace a flag with a tombstone; return the deleted flag, or None when there was none."""
+    def delete_record(
+        self, kind: str, key: str, hlc: HybridLogicalClock, audit: AuditDraft
+    ) -> StoredRecord | None:
+        """Replace a record with a tombstone (kept so peers learn of the delete); None when there was none."""
         version = hlc.now().encode()
         with self.transaction() as conn:
-            previous = _read_flag(conn, key)
+            previous = _read_record(conn, kind, key)
             if previous is None:
                 return None
             conn.execute(
-                "UPDATE flags SET definition = NULL, version = ?, deleted = 1 WHERE key = ?", (version, key)
+                "UPDATE records SET definition = NULL, version = ?, deleted = 1 WHERE kind = ? AND key = ?",
+                (version, kind, key),
             )
-            _insert_audit(conn, audit, before=previous.definition, after=None, version=version)
+            insert_audit(conn, audit, before=previous.definition, after=None, version=version)
         return previous
 
     # -- audit -----------------------------------------------------------------------------------------
 
-    def append_audit(self, audit: AuditDraft, *, before: Mapping[str, Any] | None,
-                     after: Mapping[str, Any] | None, hlc: HybridLogicalClock) -> None:
+    def append_audit(
+        self,
+        audit: AuditDraft,
+        *,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        hlc: HybridLogicalClock,
+    ) -> None:
         with self.transaction() as conn:
-            _insert_audit(conn, audit, before=before, after=after, version=hlc.now().encode())
+            insert_audit(conn, audit, before=before, after=after, version=hlc.now().encode())
 
     def list_audit(self, limit: int, target: str | None = None) -> list[AuditRecord]:
         query = "SELECT id, ts, actor, action, target, before, after, reason, version FROM audit"
@@ -194,10 +223,15 @@ class StateDatabase:
             rows = self._conn.execute(query, (*params, limit)).fetchall()
         return [
             AuditRecord(
-                id=row[0], ts=row[1], actor=row[2], action=row[3], target=row[4],
+                id=row[0],
+                ts=row[1],
+                actor=row[2],
+                action=row[3],
+                target=row[4],
                 before=json.loads(row[5]) if row[5] else None,
                 after=json.loads(row[6]) if row[6] else None,
-                reason=row[7], version=row[8],
+                reason=row[7],
+                version=row[8],
             )
             for row in rows
         ]
@@ -214,20 +248,33 @@ class AuditDraft:
     reason: str
 
 
-def _read_flag(conn: sqlite3.Connection, key: str) -> StoredFlag | None:
-    row = conn.execute("SELECT definition, version FROM flags WHERE key = ? AND deleted = 0", (key,)).fetchone()
-    return StoredFlag(key, json.loads(row[0]), row[1]) if row else None
+def _read_record(conn: sqlite3.Connection, kind: str, key: str) -> StoredRecord | None:
+    row = conn.execute(
+        "SELECT definition, version FROM records WHERE kind = ? AND key = ? AND deleted = 0", (kind, key)
+    ).fetchone()
+    return StoredRecord(key, json.loads(row[0]), row[1]) if row else None
 
 
-def _insert_audit(conn: sqlite3.Connection, audit: AuditDraft, *, before: Mapping[str, Any] | None,
-                  after: Mapping[str, Any] | None, version: str) -> None:
+def insert_audit(
+    conn: sqlite3.Connection,
+    audit: AuditDraft,
+    *,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    version: str,
+) -> None:
     conn.execute(
         "INSERT INTO audit (id, ts, actor, action, target, before, after, reason, version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            uuid.uuid4().hex, audit.ts, audit.actor, audit.action, audit.target,
+            uuid.uuid4().hex,
+            audit.ts,
+            audit.actor,
+            audit.action,
+            audit.target,
             json.dumps(before, sort_keys=True) if before is not None else None,
             json.dumps(after, sort_keys=True) if after is not None else None,
-            audit.reason, version,
+            audit.reason,
+            version,
         ),
     )

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sidecar.errors import ConfigError, ConfigProblem
 from sidecar.evaluation.evaluator import Evaluator
-from sidecar.evaluation.flags import compile_flag_definition
 from sidecar.evaluation.model import CompiledFlag
 from sidecar.rollout.model import RolloutDefinition
-from sidecar.store.database import StoredFlag
+from sidecar.store.database import StoredRecord
+from sidecar.store.kinds import FLAG, KINDS, ROLLOUT
 from sidecar.store.sources import SourceContent, SourceStatus
 
 DATABASE_SOURCE = "database"
@@ -25,6 +25,7 @@ class Snapshot:
     sources: tuple[SourceStatus, ...]
     # Every file has a good version; until then the daemon reports NOT_SERVING.
     complete: bool
+    # Versions of database records, keyed "kind/key".
     db_versions: Mapping[str, str]
 
     @property
@@ -34,24 +35,35 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseLoad:
-    """Database flags compiled, plus the problems of any that no longer compile."""
+    """Database records compiled, plus the problems of any that no longer compile."""
 
     flags: Mapping[str, CompiledFlag]
+    rollouts: Mapping[str, RolloutDefinition]
     versions: Mapping[str, str]
     status: SourceStatus
 
 
-def compile_database_flags(stored: Mapping[str, StoredFlag], now: float) -> DatabaseLoad:
-    flags: dict[str, CompiledFlag] = {}
+def compile_database(stored: Mapping[str, Mapping[str, StoredRecord]], now: float) -> DatabaseLoad:
+    compiled: dict[str, dict[str, object]] = {}
+    versions: dict[str, str] = {}
     problems: list[ConfigProblem] = []
-    for key, record in sorted(stored.items()):
-        try:
-            flags[key] = compile_flag_definition(key, record.definition, source=ADMIN_SOURCE)
-        except ConfigError as exc:
-            # Another process may have written something invalid; skip that flag, keep the rest.
-            problems.extend(ConfigProblem(DATABASE_SOURCE, None, f"flag {key!r}: {p.message}") for p in exc.problems)
+    for kind in KINDS.values():
+        compiled[kind.name] = {}
+        for key, record in sorted(stored.get(kind.name, {}).items()):
+            try:
+                compiled[kind.name][key] = kind.compile(key, record.definition)
+            except ConfigError as exc:
+                # Another process may have written something invalid; skip that record, keep the rest.
+                problems.extend(
+                    ConfigProblem(DATABASE_SOURCE, None, f"{kind.name} {key!r}: {p.message}")
+                    for p in exc.problems
+                )
+                continue
+            versions[f"{kind.name}/{key}"] = record.version
+    flags: dict[str, CompiledFlag] = {k: v for k, v in compiled[FLAG].items() if isinstance(v, CompiledFlag)}
+    rollouts = {k: v for k, v in compiled[ROLLOUT].items() if isinstance(v, RolloutDefinition)}
     status = SourceStatus(DATABASE_SOURCE, not problems, tuple(problems), now, len(flags))
-    return DatabaseLoad(flags, {k: stored[k].version for k in flags}, status)
+    return DatabaseLoad(flags, rollouts, versions, status)
 
 
 def build_snapshot(
@@ -62,9 +74,9 @@ def build_snapshot(
     database: DatabaseLoad,
     static_context: Mapping[str, object],
 ) -> Snapshot:
-    """Merge file and database flags; a file-owned key shadows a database flag of the same key."""
+    """Merge file and database records; a file-owned key shadows a database record of the same key."""
     flags: dict[str, CompiledFlag] = dict(database.flags)
-    rollouts: dict[str, RolloutDefinition] = {}
+    rollouts: dict[str, RolloutDefinition] = dict(database.rollouts)
     for content in files:
         flags.update(content.flags)
         rollouts.update(content.rollouts)
@@ -83,9 +95,10 @@ def changed_flag_keys(old: Snapshot | None, new: Snapshot) -> list[str]:
     if old is None:
         return sorted(new.flags)
     before, after = old.flags, new.flags
-    changed = {k for k in before.keys() ^ after.keys()}
+    changed = set(before.keys() ^ after.keys())
     changed.update(
-        k for k in before.keys() & after.keys()
+        k
+        for k in before.keys() & after.keys()
         if before[k].definition != after[k].definition or before[k].source != after[k].source
     )
     return sorted(changed)

@@ -17,7 +17,8 @@ from sidecar.config.located import LocatedDocument, parse_file
 from sidecar.errors import ConfigError, ConfigProblem
 from sidecar.evaluation.flags import compile_flags
 from sidecar.evaluation.model import CompiledFlag
-from sidecar.rollout.model import RolloutDefinition, parse_rollouts
+from sidecar.rollout.model import RolloutDefinition
+from sidecar.rollout.parse import parse_rollouts
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 KNOWN_SECTIONS = frozenset({"$schema", "flags", "$evaluators", "metadata", "rollouts"})
@@ -48,7 +49,9 @@ def compile_document(doc: LocatedDocument) -> SourceContent:
     """Compile every section of one document, reporting the problems of all sections together."""
     problems: list[ConfigProblem] = []
     if not isinstance(doc.data, dict):
-        raise ConfigError([doc.problem((), "the top level must be a mapping with a 'flags' or 'rollouts' key")])
+        raise ConfigError(
+            [doc.problem((), "the top level must be a mapping with a 'flags' or 'rollouts' key")]
+        )
     for key in doc.data:
         if key not in KNOWN_SECTIONS:
             problems.append(doc.problem((key,), f"unknown top-level key {key!r}"))
@@ -154,8 +157,11 @@ class ConfigDirectory:
             for kind, keys in content.keys().items():
                 for key in sorted(keys & other.keys()[kind]):
                     problems.append(
-                        ConfigProblem(content.path, _line_of_key(content, kind, key),
-                                      f"{kind} {key!r} is already defined in {other.path}")
+                        ConfigProblem(
+                            content.path,
+                            _line_of_key(content, kind, key),
+                            f"{kind} {key!r} is already defined in {other.path}",
+                        )
                     )
         if problems:
             raise ConfigError(problems)
@@ -169,4 +175,3 @@ def _line_of_key(content: SourceContent, kind: str, key: str) -> int | None:
         return None
     section = "flags" if kind == "flag" else "rollouts"
     return doc.line_of((section, key))
-

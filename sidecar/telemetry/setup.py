@@ -25,8 +25,8 @@ import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
@@ -50,7 +50,12 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from sidecar.telemetry.grpc_tracing import TracingInterceptor
 from sidecar.telemetry.instruments import Metrics
+from sidecar.telemetry.sampling import PrimableIdGenerator, SamplingShortcut
+
+if TYPE_CHECKING:
+    from sidecar.telemetry.prometheus import PrometheusServer
 
 __all__ = [
     "SAMPLERS",
@@ -152,7 +157,6 @@ class TelemetrySettings:
     prometheus_address: str | None = None
     # evaluation_duration is a histogram recorded for one evaluation in N (counts stay exact).
     evaluation_duration_sample_every: int = 16
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -251,7 +255,9 @@ class TelemetrySettings:
         g.add_argument("--prometheus-listen", metavar="HOST:PORT", help="serve Prometheus text metrics here")
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> TelemetrySettings:
+    def from_args(
+        cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None
+    ) -> TelemetrySettings:
         """Environment first, then the options registered by :meth:`add_cli_arguments`."""
         base = cls.from_env(environ)
         headers = None
@@ -260,7 +266,7 @@ class TelemetrySettings:
         metrics_exporters = None
         prometheus = getattr(args, "prometheus_listen", None)
         if prometheus and "prometheus" not in base.metrics_exporters:
-            metrics_exporters = tuple(e for e in base.metrics_exporters if e != "none") + ("prometheus",)
+            metrics_exporters = (*(e for e in base.metrics_exporters if e != "none"), "prometheus")
         return base.with_overrides(
             enabled=False if getattr(args, "no_telemetry", None) else None,
             otlp_endpoint=_normalise_endpoint(getattr(args, "otlp_endpoint", None)),
@@ -411,7 +417,9 @@ def _otlp_metric_exporter(settings: TelemetrySettings) -> MetricExporter:
         )
 
         return GrpcMetricExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
 
     return HttpMetricExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
 
@@ -437,7 +445,8 @@ class Telemetry:
         span_exporter: _TrackedSpanExporter | None,
         metric_exporter: _TrackedMetricExporter | None,
         health: _ExportHealth,
-        prometheus: Any = None,
+        prometheus: PrometheusServer | None = None,
+        sampling_shortcut: SamplingShortcut | None = None,
     ) -> None:
         self.settings = settings
         self.enabled = tracer_provider is not None
@@ -448,6 +457,7 @@ class Telemetry:
         self._metric_exporter = metric_exporter
         self._health = health
         self._prometheus = prometheus
+        self.sampling_shortcut = sampling_shortcut
         self._shutdown_lock = threading.Lock()
         self._is_shut_down = False
         tp: trace_api.TracerProvider = tracer_provider or trace_api.NoOpTracerProvider()
@@ -471,7 +481,11 @@ class Telemetry:
 
     @property
     def prometheus_address(self) -> tuple[str, int] | None:
-        return None if self._prometheus is None else self._prometheus.address  # type: ignore[no-any-return]
+        return None if self._prometheus is None else self._prometheus.address
+
+    def server_interceptor(self) -> TracingInterceptor:
+        """The gRPC server interceptor for this pipeline (with the unsampled-request fast path)."""
+        return TracingInterceptor(self.tracer, sampling_shortcut=self.sampling_shortcut)
 
     def exporter_reachable(self) -> bool | None:
         """None: nothing is pushed or nothing exported yet; else did the latest export(s) succeed."""
@@ -595,8 +609,9 @@ def setup_telemetry(
 
     meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
 
+    ids = PrimableIdGenerator()
     tracer_provider = TracerProvider(
-        resource=resource, sampler=settings.build_sampler(), shutdown_on_exit=False
+        resource=resource, sampler=settings.build_sampler(), id_generator=ids, shutdown_on_exit=False
     )
     tracked_span_exporter: _TrackedSpanExporter | None = None
     processor: BatchSpanProcessor | None = None
@@ -623,6 +638,7 @@ def setup_telemetry(
         metric_exporter=tracked_metric_exporter,
         health=health,
         prometheus=prometheus,
+        sampling_shortcut=SamplingShortcut(settings.sampler, settings.sampler_ratio, ids),
     )
     # A safety net for a daemon that exits without calling shutdown(); shutdown() unregisters it.
     atexit.register(telemetry.shutdown)

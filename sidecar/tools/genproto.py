@@ -41,7 +41,9 @@ def generate(out_dir: Path) -> None:
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     package_dir = out_dir / "sidecar" / "v1"
-    (package_dir / "__init__.py").write_text('"""Generated protobuf and gRPC code for package sidecar.v1."""\n')
+    (package_dir / "__init__.py").write_text(
+        '"""Generated protobuf and gRPC code for package sidecar.v1."""\n'
+    )
     client_dir = out_dir / CLIENT_PROTO_DIR.relative_to(ROOT)
     client_dir.mkdir(parents=True, exist_ok=True)
     for name in CLIENT_MODULES:

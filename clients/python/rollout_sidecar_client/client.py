@@ -44,11 +44,15 @@ class SidecarClient:
     ) -> None:
         self._channel = grpc.insecure_channel(target)
         self._route = self._channel.unary_unary(
-            _ROUTE, request_serializer=routing_pb2.RouteRequest.SerializeToString,
-            response_deserializer=routing_pb2.RouteResponse.FromString)
+            _ROUTE,
+            request_serializer=routing_pb2.RouteRequest.SerializeToString,
+            response_deserializer=routing_pb2.RouteResponse.FromString,
+        )
         self._report = self._channel.unary_unary(
-            _REPORT, request_serializer=routing_pb2.ReportOutcomesRequest.SerializeToString,
-            response_deserializer=routing_pb2.ReportOutcomesResponse.FromString)
+            _REPORT,
+            request_serializer=routing_pb2.ReportOutcomesRequest.SerializeToString,
+            response_deserializer=routing_pb2.ReportOutcomesResponse.FromString,
+        )
         self._timeout = timeout
         self._batch_size = batch_size
         self._flush_interval = flush_interval
@@ -67,24 +71,42 @@ class SidecarClient:
         except grpc.RpcError as exc:
             log.debug("sidecar route failed, using V1: %s", exc)
             return Route("V1", "", "SIDECAR_UNAVAILABLE")
-        return Route(_VERSIONS.get(response.version, "V1"), response.phase,
-                     routing_pb2.RouteReason.Name(response.reason).removeprefix("ROUTE_REASON_"),
-                     response.generation)
+        return Route(
+            _VERSIONS.get(response.version, "V1"),
+            response.phase,
+            routing_pb2.RouteReason.Name(response.reason).removeprefix("ROUTE_REASON_"),
+            response.generation,
+        )
 
-    def report(self, rollout_key: str, version: str, *, success: bool, latency_ms: float,
-               fallback: bool = False, error_type: str = "", generation: int = 0) -> None:
+    def report(
+        self,
+        rollout_key: str,
+        version: str,
+        *,
+        success: bool,
+        latency_ms: float,
+        fallback: bool = False,
+        error_type: str = "",
+        generation: int = 0,
+    ) -> None:
         """Queue one outcome for the background reporter; never blocks, drops when the queue is full."""
         outcome = routing_pb2.Outcome(
             rollout_key=rollout_key,
             version=routing_pb2.VERSION_V2 if version == "V2" else routing_pb2.VERSION_V1,
-            success=success, latency_ms=max(0.0, latency_ms), fallback=fallback,
-            error_type=error_type[:64], generation=generation)
+            success=success,
+            latency_ms=max(0.0, latency_ms),
+            fallback=fallback,
+            error_type=error_type[:64],
+            generation=generation,
+        )
         try:
             self._pending.put_nowait(outcome)
         except queue.Full:
             self.dropped_outcomes += 1
 
-    def call(self, rollout_key: str, context: Mapping[str, Any], *, v1: Callable[[], T], v2: Callable[[], T]) -> T:
+    def call(
+        self, rollout_key: str, context: Mapping[str, Any], *, v1: Callable[[], T], v2: Callable[[], T]
+    ) -> T:
         """Route, run the chosen implementation, fall back to V1 when V2 raises, and report the outcome.
 
         An exception from V1 (chosen or as fallback) propagates to the caller: that is the service's own
@@ -107,20 +129,39 @@ class SidecarClient:
             try:
                 fallback_result = v1()
             except Exception:
-                self._outcome(rollout_key, route, "V2", started, success=False, fallback=True, error_type=error_type)
+                self._outcome(
+                    rollout_key, route, "V2", started, success=False, fallback=True, error_type=error_type
+                )
                 raise
-            self._outcome(rollout_key, route, "V2", started, success=True, fallback=True, error_type=error_type)
+            self._outcome(
+                rollout_key, route, "V2", started, success=True, fallback=True, error_type=error_type
+            )
             return fallback_result
         self._outcome(rollout_key, route, "V2", started, success=True)
         return result
 
-    def _outcome(self, rollout_key: str, route: Route, version: str, started: float, *, success: bool,
-                 fallback: bool = False, error_type: str = "") -> None:
+    def _outcome(
+        self,
+        rollout_key: str,
+        route: Route,
+        version: str,
+        started: float,
+        *,
+        success: bool,
+        fallback: bool = False,
+        error_type: str = "",
+    ) -> None:
         if route.reason == "SIDECAR_UNAVAILABLE":
             return
-        self.report(rollout_key, version, success=success,
-                    latency_ms=(time.perf_counter() - started) * 1000, fallback=fallback,
-                    error_type=error_type, generation=route.generation)
+        self.report(
+            rollout_key,
+            version,
+            success=success,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            fallback=fallback,
+            error_type=error_type,
+            generation=route.generation,
+        )
 
     def flush(self, timeout: float = 5.0) -> None:
         """Send everything queued so far (used at shutdown and in tests)."""
@@ -160,4 +201,3 @@ class SidecarClient:
             # Losing a batch costs the rollout some samples; blocking or raising would cost the service.
             self.dropped_outcomes += len(batch)
             log.debug("sidecar outcome report failed, dropped %d: %s", len(batch), exc)
-

@@ -287,14 +287,16 @@ class ResumeRolloutResponse(_message.Message):
     def __init__(self, rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ...) -> None: ...
 
 class PromoteRolloutRequest(_message.Message):
-    __slots__ = ("rollout_key", "reason", "to_full")
+    __slots__ = ("rollout_key", "reason", "to_full", "to_phase")
     ROLLOUT_KEY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     TO_FULL_FIELD_NUMBER: _ClassVar[int]
+    TO_PHASE_FIELD_NUMBER: _ClassVar[int]
     rollout_key: str
     reason: str
     to_full: bool
-    def __init__(self, rollout_key: _Optional[str] = ..., reason: _Optional[str] = ..., to_full: _Optional[bool] = ...) -> None: ...
+    to_phase: str
+    def __init__(self, rollout_key: _Optional[str] = ..., reason: _Optional[str] = ..., to_full: _Optional[bool] = ..., to_phase: _Optional[str] = ...) -> None: ...
 
 class PromoteRolloutResponse(_message.Message):
     __slots__ = ("rollout",)
@@ -317,12 +319,14 @@ class RollbackRolloutResponse(_message.Message):
     def __init__(self, rollout: _Optional[_Union[RolloutStatus, _Mapping]] = ...) -> None: ...
 
 class RestartRolloutRequest(_message.Message):
-    __slots__ = ("rollout_key", "reason")
+    __slots__ = ("rollout_key", "reason", "from_generation")
     ROLLOUT_KEY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    FROM_GENERATION_FIELD_NUMBER: _ClassVar[int]
     rollout_key: str
     reason: str
-    def __init__(self, rollout_key: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    from_generation: int
+    def __init__(self, rollout_key: _Optional[str] = ..., reason: _Optional[str] = ..., from_generation: _Optional[int] = ...) -> None: ...
 
 class RestartRolloutResponse(_message.Message):
     __slots__ = ("rollout",)

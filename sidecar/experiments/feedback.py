@@ -1,0 +1,325 @@
+"""User feedback: keyword classification (sentiment, priority), per-arm summaries, and the ratings metric.
+
+Classification is a transparent keyword lexicon, not a model: every decision can be traced to the words that
+matched, and teams adapt it by passing their own :class:`Lexicon`. Terms may be single words or phrases; a
+term preceded (within ``negation_window`` tokens) by a negation such as "not" or "never" flips its sentiment
+and no longer counts as an issue ("not slow" is not a complaint about speed, "didn't crash" is not a crash
+report).
+
+Ratings enter the experiment analysis as a continuous metric through :func:`ratings_to_metric`, one value per
+unit (a unit that rated several times contributes its mean). Only units that chose to answer are included, and
+whether a unit answers can itself depend on the arm; compare the response rates (:attr:`FeedbackSummary.
+response_rate`) before reading much into a satisfaction difference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sidecar.experiments.analysis import (
+    Direction,
+    MetricAggregate,
+    MetricDefinition,
+    MetricKind,
+    MetricRole,
+)
+
+MIN_RATING = 1
+MAX_RATING = 5
+SATISFIED_RATING = 4
+
+
+class Sentiment(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+
+
+class Priority(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+_PRIORITY_ORDER = (Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    """One piece of feedback from a unit (user, account…) assigned to ``variant``."""
+
+    unit_key: str
+    variant: str
+    rating: int
+    text: str = ""
+    category: str | None = None
+
+    def __post_init__(self) -> None:
+        if not MIN_RATING <= self.rating <= MAX_RATING:
+            raise ValueError(f"rating must be in {MIN_RATING}..{MAX_RATING}, got {self.rating}")
+
+
+DEFAULT_NEGATIONS = frozenset(
+    {"not", "no", "never", "don't", "doesn't", "didn't", "isn't", "wasn't", "aren't", "won't", "can't"}
+    | {"cannot", "hardly", "without", "nothing"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Keyword lists (lower case; multi-word phrases allowed) driving :func:`classify`."""
+
+    positive: frozenset[str]
+    negative: frozenset[str]
+    critical: frozenset[str]
+    high: frozenset[str]
+    medium: frozenset[str]
+    negations: frozenset[str] = DEFAULT_NEGATIONS
+    negation_window: int = 3
+
+    def __post_init__(self) -> None:
+        if self.negation_window < 0:
+            raise ValueError("negation_window must be >= 0")
+
+
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(t.strip() for t in text.split(",") if t.strip())
+
+
+DEFAULT_LEXICON = Lexicon(
+    positive=_terms(
+        "love, loved, great, excellent, awesome, amazing, fast, faster, easy, easier, intuitive, "
+        "helpful, perfect, smooth, good, nice, like, happy, clean, clear, useful, reliable, quick, "
+        "better, improved, fantastic, enjoy, convenient, works well, simple, thanks, thank you"
+    ),
+    negative=_terms(
+        "hate, bad, terrible, awful, horrible, slow, slower, confusing, confused, broken, bug, "
+        "buggy, crash, crashes, crashed, error, errors, fail, fails, failed, failure, annoying, "
+        "difficult, hard to, frustrating, worse, useless, ugly, laggy, lag, freeze, freezes, frozen, "
+        "stuck, missing, wrong, disappointed, poor, unusable, problem, issue, expensive, "
+        "not working, doesn't work, does not work, lost, timeout"
+    ),
+    critical=_terms(
+        "crash, crashes, crashed, data loss, lost my data, lost data, security, hacked, breach, "
+        "charged twice, double charged, payment failed, can't log in, cannot log in, can't login, "
+        "cannot login, outage, unusable, corrupted, deleted my"
+    ),
+    high=_terms(
+        "broken, error, errors, fail, fails, failed, failure, bug, buggy, freeze, freezes, frozen, "
+        "stuck, timeout, wrong, not working, doesn't work, does not work, lost"
+    ),
+    medium=_terms(
+        "slow, slower, confusing, confused, hard to, difficult, annoying, laggy, lag, missing, ugly, "
+        "unclear, expensive, frustrating"
+    ),
+)
+"""A small English default: product-feedback vocabulary for sentiment and for triage priority."""
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens; apostrophes inside words are kept ("don't") and curly ones normalised."""
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
+
+
+def _find(tokens: list[str], terms: Iterable[str]) -> list[tuple[str, int]]:
+    """Every (term, start index) occurrence of the lexicon terms in the token list."""
+    hits: list[tuple[str, int]] = []
+    for term in terms:
+        parts = tokenize(term)
+        if not parts:
+            continue
+        width = len(parts)
+        for i in range(len(tokens) - width + 1):
+            if tokens[i] == parts[0] and tokens[i : i + width] == parts:
+                hits.append((term, i))
+    return hits
+
+
+def _negated(tokens: list[str], start: int, lexicon: Lexicon) -> bool:
+    window = tokens[max(0, start - lexicon.negation_window) : start]
+    return any(t in lexicon.negations for t in window)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The sentiment and priority of one text and the terms that decided them."""
+
+    sentiment: Sentiment
+    priority: Priority
+    score: int
+    positive_terms: tuple[str, ...]
+    negative_terms: tuple[str, ...]
+    priority_terms: tuple[str, ...]
+
+
+def _rating_sentiment(rating: int | None) -> Sentiment:
+    if rating is None or rating == 3:
+        return Sentiment.NEUTRAL
+    return Sentiment.POSITIVE if rating >= SATISFIED_RATING else Sentiment.NEGATIVE
+
+
+def classify(text: str, lexicon: Lexicon = DEFAULT_LEXICON, *, rating: int | None = None) -> Classification:
+    """Classify a feedback text.
+
+    Sentiment: ``score`` = (positive terms) − (negative terms), a negated term counting for the opposite side;
+    positive above 0, negative below, and when the text is balanced or has no sentiment words, the ``rating``
+    decides if given (4–5 positive, 1–2 negative, 3 neutral). Priority: the highest level with a non-negated
+    match; without one, a negative text with a rating of 1–2 (or no rating) is ``medium`` and anything else
+    ``low``.
+    """
+    tokens = tokenize(text)
+    positive: list[str] = []
+    negative: list[str] = []
+    for term, start in _find(tokens, lexicon.positive):
+        (negative if _negated(tokens, start, lexicon) else positive).append(term)
+    for term, start in _find(tokens, lexicon.negative):
+        (positive if _negated(tokens, start, lexicon) else negative).append(term)
+    score = len(positive) - len(negative)
+    if score > 0:
+        sentiment = Sentiment.POSITIVE
+    elif score < 0:
+        sentiment = Sentiment.NEGATIVE
+    else:
+        sentiment = _rating_sentiment(rating)
+
+    priority_terms: list[str] = []
+    priority = Priority.LOW
+    for level, terms in (
+        (Priority.CRITICAL, lexicon.critical),
+        (Priority.HIGH, lexicon.high),
+        (Priority.MEDIUM, lexicon.medium),
+    ):
+        hits = [term for term, start in _find(tokens, terms) if not _negated(tokens, start, lexicon)]
+        if hits and priority is Priority.LOW:
+            priority = level
+        priority_terms.extend(hits)
+    if priority is Priority.LOW and sentiment is Sentiment.NEGATIVE and (rating is None or rating <= 2):
+        priority = Priority.MEDIUM
+    return Classification(
+        sentiment=sentiment,
+        priority=priority,
+        score=score,
+        positive_terms=tuple(sorted(set(positive))),
+        negative_terms=tuple(sorted(set(negative))),
+        priority_terms=tuple(sorted(set(priority_terms))),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSummary:
+    """Feedback of one arm. Rating statistics are per response; ``units`` counts distinct responding units.
+
+    ``satisfied_share`` is the share of responses rated 4–5 ("top-two box"); ``rating_counts[i]`` the number
+    of ratings equal to ``i + 1``; ``response_rate`` is ``units / exposed units`` when exposures are given.
+    """
+
+    variant: str
+    responses: int
+    units: int
+    mean_rating: float
+    satisfied_share: float
+    rating_counts: tuple[int, ...]
+    sentiment_counts: Mapping[Sentiment, int]
+    priority_counts: Mapping[Priority, int]
+    top_issues: tuple[tuple[str, int], ...]
+    top_categories: tuple[tuple[str, int], ...]
+    response_rate: float | None
+
+
+def summarize_feedback(
+    entries: Iterable[FeedbackEntry],
+    lexicon: Lexicon = DEFAULT_LEXICON,
+    *,
+    exposures: Mapping[str, int] | None = None,
+    top: int = 5,
+) -> dict[str, FeedbackSummary]:
+    """Per-arm summaries: satisfaction, sentiment and priority mix, and the most frequent issues.
+
+    Issues are the negative and priority terms of each response (counted once per response), ranked by
+    frequency then alphabetically; categories are normalised (trimmed, lower case) and ranked the same way.
+    Arms listed in ``exposures`` without any feedback get an empty summary.
+    """
+    grouped: dict[str, list[FeedbackEntry]] = defaultdict(list)
+    for entry in entries:
+        grouped[entry.variant].append(entry)
+    variants = list(grouped)
+    if exposures is not None:
+        variants += [v for v in exposures if v not in grouped]
+    summaries: dict[str, FeedbackSummary] = {}
+    for variant in variants:
+        items = grouped.get(variant, [])
+        ratings = Counter(e.rating for e in items)
+        sentiments: Counter[Sentiment] = Counter()
+        priorities: Counter[Priority] = Counter()
+        issues: Counter[str] = Counter()
+        categories: Counter[str] = Counter()
+        for e in items:
+            c = classify(e.text, lexicon, rating=e.rating)
+            sentiments[c.sentiment] += 1
+            priorities[c.priority] += 1
+            issues.update(set(c.negative_terms) | set(c.priority_terms))
+            if e.category and e.category.strip():
+                categories[e.category.strip().lower()] += 1
+        units = len({e.unit_key for e in items})
+        exposed = exposures.get(variant) if exposures is not None else None
+        n = len(items)
+        summaries[variant] = FeedbackSummary(
+            variant=variant,
+            responses=n,
+            units=units,
+            mean_rating=sum(e.rating for e in items) / n if n else 0.0,
+            satisfied_share=sum(1 for e in items if e.rating >= SATISFIED_RATING) / n if n else 0.0,
+            rating_counts=tuple(ratings.get(r, 0) for r in range(MIN_RATING, MAX_RATING + 1)),
+            sentiment_counts={s: sentiments.get(s, 0) for s in Sentiment},
+            priority_counts={p: priorities.get(p, 0) for p in _PRIORITY_ORDER},
+            top_issues=_top(issues, top),
+            top_categories=_top(categories, top),
+            response_rate=units / exposed if exposed else None,
+        )
+    return summaries
+
+
+def _top(counter: Counter[str], k: int) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
+
+
+def ratings_to_metric(entries: Iterable[FeedbackEntry]) -> dict[str, MetricAggregate]:
+    """Per-arm aggregates of the per-unit mean rating, ready for :class:`ExperimentData` ``metrics``.
+
+    The unit of analysis is the unit, not the response, so a unit that rated three times counts once (with its
+    mean rating); otherwise prolific raters would shrink the standard errors artificially.
+    """
+    per_unit: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for e in entries:
+        per_unit[(e.variant, e.unit_key)].append(e.rating)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for (variant, _unit), ratings in per_unit.items():
+        value = sum(ratings) / len(ratings)
+        acc = sums[variant]
+        acc[0] += 1
+        acc[1] += value
+        acc[2] += value * value
+    return {v: MetricAggregate(int(acc[0]), acc[1], acc[2]) for v, acc in sums.items()}
+
+
+def satisfaction_metric(
+    name: str = "satisfaction", *, role: MetricRole = MetricRole.SECONDARY, mde: float | None = None
+) -> MetricDefinition:
+    """The metric definition matching :func:`ratings_to_metric`: continuous, higher is better, and units that
+    gave no rating are missing (never zero-filled)."""
+    return MetricDefinition(
+        name=name,
+        kind=MetricKind.CONTINUOUS,
+        role=role,
+        direction=Direction.INCREASE,
+        mde=mde,
+        zero_fill=False,
+    )

@@ -1,0 +1,293 @@
+"""RoutingService (hot path, no credential) and RolloutService (authenticated control)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+
+from sidecar.errors import InvalidArgumentError
+from sidecar.rollout import transitions
+from sidecar.rollout.decision import Decision
+from sidecar.rollout.model import RolloutDefinition, Version
+from sidecar.rollout.router import RouteReason
+from sidecar.rollout.state import RolloutState, RolloutStatus, phase_elapsed
+from sidecar.rollout.windows import VersionTotals
+from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView, outcome_kind
+from sidecar.server.admin import check_reason
+from sidecar.server.auth import AdminAuth
+from sidecar.server.convert import stickiness_value, struct_to_dict, to_struct
+from sidecar.stats.compare import render_text, to_json
+from sidecar.store.config_store import ConfigStore
+from sidecar.store.kinds import ROLLOUT
+from sidecar.v1 import routing_pb2 as pb
+from sidecar.v1 import routing_pb2_grpc
+
+MAX_KEY = 256
+MAX_ERROR_TYPE = 64
+
+VERSIONS = {Version.V1: pb.VERSION_V1, Version.V2: pb.VERSION_V2}
+FROM_PROTO_VERSION = {pb.VERSION_V1: Version.V1, pb.VERSION_V2: Version.V2}
+ROUTE_REASONS: dict[RouteReason, pb.RouteReason] = {
+    reason: getattr(pb, f"ROUTE_REASON_{reason.value}") for reason in RouteReason
+}
+STATES: dict[RolloutStatus, pb.RolloutState] = {
+    status: getattr(pb, f"ROLLOUT_STATE_{status.value}") for status in RolloutStatus
+}
+
+
+def check_rollout_key(key: str) -> None:
+    if not key:
+        raise InvalidArgumentError("rollout_key is required")
+    if len(key) > MAX_KEY:
+        raise InvalidArgumentError(f"rollout_key is longer than {MAX_KEY} characters")
+
+
+def to_outcomes(messages: Any) -> list[OutcomeReport]:
+    outcomes: list[OutcomeReport] = []
+    for index, message in enumerate(messages):
+        version = FROM_PROTO_VERSION.get(message.version)
+        if version is None:
+            raise InvalidArgumentError(f"outcomes[{index}]: version must be VERSION_V1 or VERSION_V2")
+        if not message.rollout_key:
+            raise InvalidArgumentError(f"outcomes[{index}]: rollout_key is required")
+        if len(message.error_type) > MAX_ERROR_TYPE:
+            raise InvalidArgumentError(
+                f"outcomes[{index}]: error_type is longer than {MAX_ERROR_TYPE} characters"
+            )
+        latency = message.latency_ms
+        if not math.isfinite(latency):
+            raise InvalidArgumentError(f"outcomes[{index}]: latency_ms must be a finite number")
+        outcomes.append(
+            OutcomeReport(
+                message.rollout_key,
+                version,
+                outcome_kind(message.success, message.fallback),
+                latency,
+                message.error_type or None,
+                message.generation,
+            )
+        )
+    return outcomes
+
+
+class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
+    def __init__(
+        self, runtime: RolloutRuntime, on_route: Callable[[str, pb.RouteResponse], None] | None = None
+    ) -> None:
+        self._runtime = runtime
+        self._on_route = on_route
+
+    async def Route(
+        self, request: pb.RouteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.RouteResponse:
+        check_rollout_key(request.rollout_key)
+        attribute = self._runtime.stickiness_attribute(request.rollout_key)
+        decision, generation, revision = self._runtime.route(
+            request.rollout_key, stickiness_value(request.context, attribute)
+        )
+        response = pb.RouteResponse(
+            version=VERSIONS[decision.version],
+            phase=decision.phase,
+            reason=ROUTE_REASONS[decision.reason],
+            revision=revision,
+            generation=generation,
+        )
+        if self._on_route is not None:
+            self._on_route(request.rollout_key, response)
+        return response
+
+    async def ReportOutcomes(
+        self, request: pb.ReportOutcomesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ReportOutcomesResponse:
+        accepted, stale = await self._runtime.report(to_outcomes(request.outcomes))
+        return pb.ReportOutcomesResponse(accepted=accepted, stale=stale)
+
+    async def StreamOutcomes(
+        self, requests: AsyncIterator[pb.StreamOutcomesRequest], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.StreamOutcomesResponse:
+        accepted = stale = 0
+        async for request in requests:
+            added, ignored = await self._runtime.report(to_outcomes(request.outcomes))
+            accepted += added
+            stale += ignored
+        return pb.StreamOutcomesResponse(accepted=accepted, stale=stale)
+
+
+def counts_message(totals: VersionTotals) -> pb.VersionCounts:
+    return pb.VersionCounts(
+        requests=totals.requests,
+        errors=totals.errors,
+        fallbacks=totals.fallbacks,
+        error_rate=totals.error_rate or 0.0,
+        latency_p50_ms=totals.p50_ms or 0.0,
+        latency_p95_ms=totals.p95_ms or 0.0,
+        latency_p99_ms=totals.p99_ms or 0.0,
+    )
+
+
+def decision_message(decision: Decision, decided_at: float | None) -> pb.Decision:
+    return pb.Decision(
+        kind=decision.kind.value,
+        code=decision.code.value,
+        reason=decision.reason,
+        numbers=dict(decision.numbers),
+        decided_at=decided_at or 0.0,
+        actor=transitions.POLICY_ACTOR,
+    )
+
+
+def status_message(view: RolloutView) -> pb.RolloutStatus:
+    definition, state = view.definition, view.state
+    phase = definition.phases[state.phase_index]
+    message = pb.RolloutStatus(
+        key=definition.key,
+        generation=state.generation,
+        phase=phase.name,
+        phase_index=state.phase_index,
+        v2_percent=_effective_percent(definition, state),
+        state=STATES[state.status],
+        phase_started_at=state.phase_started_at,
+        phase_elapsed_seconds=phase_elapsed(state, view.now),
+        state_reason=state.paused_reason or state.rolled_back_reason or "",
+        circuit=state.breaker.status.value,
+        v1=counts_message(view.v1),
+        v2=counts_message(view.v2),
+        source=definition.source,
+        phases=[p.name for p in definition.phases],
+    )
+    decision = state.last_decision
+    if decision is not None:
+        message.last_decision.CopyFrom(decision_message(decision, state.last_decided_at))
+        message.gates.extend(
+            pb.GateStatus(name=g.name, value=g.value or 0.0, threshold=g.threshold, verdict=g.verdict.value)
+            for g in decision.gates
+        )
+    return message
+
+
+def _effective_percent(definition: RolloutDefinition, state: RolloutState) -> float:
+    if state.status is RolloutStatus.ROLLED_BACK:
+        return 0.0
+    if state.status is RolloutStatus.COMPLETED:
+        return 100.0
+    return definition.phases[state.phase_index].v2_percent
+
+
+class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
+    def __init__(self, runtime: RolloutRuntime, store: ConfigStore, auth: AdminAuth) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._auth = auth
+
+    async def ListRollouts(
+        self, request: pb.ListRolloutsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListRolloutsResponse:
+        self._auth.authorize(context)
+        return pb.ListRolloutsResponse(rollouts=[status_message(v) for v in self._runtime.views()])
+
+    async def GetRollout(
+        self, request: pb.GetRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetRolloutResponse:
+        self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        return pb.GetRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def PutRollout(
+        self, request: pb.PutRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PutRolloutResponse:
+        actor = self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        await self._store.put_record(
+            ROLLOUT,
+            request.rollout_key,
+            struct_to_dict(request.definition),
+            actor,
+            check_reason(request.reason),
+        )
+        return pb.PutRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def DeleteRollout(
+        self, request: pb.DeleteRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.DeleteRolloutResponse:
+        actor = self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        await self._store.delete_record(ROLLOUT, request.rollout_key, actor, check_reason(request.reason))
+        return pb.DeleteRolloutResponse()
+
+    async def PauseRollout(
+        self, request: pb.PauseRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PauseRolloutResponse:
+        actor, reason = self._actor_and_reason(request, context)
+        await self._runtime.act(
+            request.rollout_key, lambda d, s, now: transitions.pause(d, s, reason, actor, now)
+        )
+        return pb.PauseRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def ResumeRollout(
+        self, request: pb.ResumeRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ResumeRolloutResponse:
+        actor, reason = self._actor_and_reason(request, context)
+        await self._runtime.act(
+            request.rollout_key, lambda d, s, now: transitions.resume(d, s, reason, actor, now)
+        )
+        return pb.ResumeRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def PromoteRollout(
+        self, request: pb.PromoteRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PromoteRolloutResponse:
+        actor, reason = self._actor_and_reason(request, context)
+
+        def target(definition: RolloutDefinition, state: RolloutState) -> int:
+            if request.to_phase:
+                try:
+                    return definition.phase_index(request.to_phase)
+                except KeyError:
+                    names = ", ".join(p.name for p in definition.phases)
+                    raise InvalidArgumentError(
+                        f"rollout {definition.key!r} has no phase {request.to_phase!r} (phases: {names})"
+                    ) from None
+            return definition.last_phase_index if request.to_full else state.phase_index + 1
+
+        await self._runtime.act(
+            request.rollout_key, lambda d, s, now: transitions.promote(d, s, target(d, s), reason, actor, now)
+        )
+        return pb.PromoteRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def RollbackRollout(
+        self, request: pb.RollbackRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.RollbackRolloutResponse:
+        actor, reason = self._actor_and_reason(request, context)
+        await self._runtime.act(
+            request.rollout_key, lambda d, s, now: transitions.rollback(d, s, reason, actor, now)
+        )
+        return pb.RollbackRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def RestartRollout(
+        self, request: pb.RestartRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.RestartRolloutResponse:
+        actor, reason = self._actor_and_reason(request, context)
+        await self._runtime.act(
+            request.rollout_key,
+            lambda d, s, now: transitions.restart(
+                d, s, request.from_generation or s.generation, reason, actor, now
+            ),
+        )
+        return pb.RestartRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+
+    async def GetRolloutReport(
+        self, request: pb.GetRolloutReportRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.GetRolloutReportResponse:
+        self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        comparison = await self._runtime.comparison(request.rollout_key)
+        return pb.GetRolloutReportResponse(
+            report=to_struct(to_json(comparison)), text=render_text(comparison)
+        )
+
+    def _actor_and_reason(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str]:
+        actor = self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        return actor, check_reason(request.reason)

@@ -1,0 +1,37 @@
+"""OpenTelemetry traces, metrics and structured logs for the sidecar.
+
+Wiring, in the daemon::
+
+    settings = TelemetrySettings.from_args(args)            # OTEL_* env, then CLI options
+    configure_logging(args.log_level, args.debug_decisions)
+    telemetry = setup_telemetry(settings, {"deployment.environment.name": env})
+    server = grpc.aio.server(interceptors=[TracingInterceptor(telemetry.tracer)])
+    telemetry.metrics.set_rollout_source(engine.rollout_gauges)
+    telemetry.metrics.set_revision_source(store.current_revision)
+    ...
+    span = trace.get_current_span()                          # inside a servicer
+    record_evaluation(span, flag_key=..., variant=..., reason=..., version=revision)
+    telemetry.metrics.record_evaluation(key, variant, reason, duration_s)
+    ...
+    telemetry.shutdown()
+"""
+
+from sidecar.telemetry.flags import record_evaluation, record_rollout_decision, record_route_decision
+from sidecar.telemetry.grpc_tracing import TracingInterceptor
+from sidecar.telemetry.instruments import Metrics, RolloutGauge
+from sidecar.telemetry.logging import DECISIONS_LOGGER, configure_logging
+from sidecar.telemetry.setup import Telemetry, TelemetrySettings, setup_telemetry
+
+__all__ = [
+    "DECISIONS_LOGGER",
+    "Metrics",
+    "RolloutGauge",
+    "Telemetry",
+    "TelemetrySettings",
+    "TracingInterceptor",
+    "configure_logging",
+    "record_evaluation",
+    "record_rollout_decision",
+    "record_route_decision",
+    "setup_telemetry",
+]
