@@ -22,6 +22,7 @@ from sidecar.cli.connection import (
 from sidecar.config.located import parse_file
 from sidecar.errors import ConfigError
 from sidecar.server.convert import to_struct
+from sidecar.store.sections import SECTIONS
 from sidecar.store.sources import compile_document
 from sidecar.v1 import admin_pb2, admin_pb2_grpc, evaluation_pb2, evaluation_pb2_grpc
 
@@ -106,7 +107,8 @@ def run_validate(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 sys.stderr.write(f"{problem}\n")
             continue
-        sys.stdout.write(f"{path}: ok ({len(content.flags)} flags, {len(content.rollouts)} rollouts)\n")
+        counts = ", ".join(f"{content.count(s.kind)} {s.key}" for s in SECTIONS)
+        sys.stdout.write(f"{path}: ok ({counts})\n")
     return 1 if failed else 0
 
 

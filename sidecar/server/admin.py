@@ -16,7 +16,7 @@ from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.server.evaluation import check_flag_key
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditRecord, StateDatabase
-from sidecar.store.kinds import FLAG
+from sidecar.store.sections import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
 
 MAX_REASON = 1024

@@ -21,7 +21,7 @@ from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import stickiness_value, struct_to_dict, to_struct
 from sidecar.stats.compare import render_text, to_json
 from sidecar.store.config_store import ConfigStore
-from sidecar.store.kinds import ROLLOUT
+from sidecar.store.sections import ROLLOUT
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
 

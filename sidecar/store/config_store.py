@@ -22,7 +22,7 @@ from sidecar.clock import Clock
 from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from sidecar.hlc import HybridLogicalClock, Timestamp
 from sidecar.store.database import AuditDraft, StateDatabase, StoredRecord
-from sidecar.store.kinds import KINDS
+from sidecar.store.sections import FLAG, WRITABLE
 from sidecar.store.snapshot import (
     DatabaseLoad,
     Snapshot,
@@ -142,7 +142,7 @@ class ConfigStore:
         if not force and self._database_load is not None and version == self._data_version:
             return False
         self._data_version = version
-        stored = {kind: await asyncio.to_thread(self._db.live_records, kind) for kind in KINDS}
+        stored = {kind: await asyncio.to_thread(self._db.live_records, kind) for kind in WRITABLE}
         self._database_load = compile_database(stored, self._clock.now())
         return True
 
@@ -162,7 +162,7 @@ class ConfigStore:
             previous is not None
             and not changed
             and previous.sources == snapshot.sources
-            and previous.rollouts == snapshot.rollouts
+            and _without_flags(previous.records) == _without_flags(snapshot.records)
         ):
             return
         self._revision = snapshot.revision
@@ -222,7 +222,7 @@ class ConfigStore:
     ) -> tuple[StoredRecord, int]:
         """Validate like a file, refuse file-owned keys, store durably, then serve it in a new snapshot."""
         validate_key(kind, key)
-        KINDS[kind].compile(key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reasons
+        WRITABLE[kind](key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reasons
         async with self._lock:
             self._refuse_file_owned(kind, key)
             draft = AuditDraft(self._clock.now(), actor, f"{kind}.put", key, reason)
@@ -249,3 +249,8 @@ class ConfigStore:
         owner = self._directory.owner_of(kind, key)
         if owner is not None:
             raise FailedPreconditionError(f"{kind} {key!r} is defined in {owner}; edit that file instead")
+
+
+def _without_flags(records: Mapping[str, Mapping[str, object]]) -> dict[str, Mapping[str, object]]:
+    # Compiled flags hold closures (equal only to themselves); flags are compared by definition instead.
+    return {kind: entries for kind, entries in records.items() if kind != FLAG}

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sidecar.errors import ConfigError, ConfigProblem
 from sidecar.evaluation.evaluator import Evaluator
 from sidecar.evaluation.model import CompiledFlag
 from sidecar.rollout.model import RolloutDefinition
 from sidecar.store.database import StoredRecord
-from sidecar.store.kinds import FLAG, KINDS, ROLLOUT
+from sidecar.store.sections import FLAG, ROLLOUT, WRITABLE
 from sidecar.store.sources import SourceContent, SourceStatus
 
 DATABASE_SOURCE = "database"
-ADMIN_SOURCE = "admin"
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     revision: int
     evaluator: Evaluator
+    # Every compiled record by kind ("flag", "rollout", ...) and key; files shadow database records.
+    records: Mapping[str, Mapping[str, object]]
+    # The "rollout" records, typed: read on every Route call.
     rollouts: Mapping[str, RolloutDefinition]
     sources: tuple[SourceStatus, ...]
     # Every file has a good version; until then the daemon reports NOT_SERVING.
@@ -32,38 +35,38 @@ class Snapshot:
     def flags(self) -> Mapping[str, CompiledFlag]:
         return self.evaluator.flags
 
+    def section(self, kind: str) -> Mapping[str, object]:
+        """The records of one kind, e.g. ``snapshot.section("experiment")``."""
+        return self.records.get(kind, {})
+
 
 @dataclass(frozen=True, slots=True)
 class DatabaseLoad:
     """Database records compiled, plus the problems of any that no longer compile."""
 
-    flags: Mapping[str, CompiledFlag]
-    rollouts: Mapping[str, RolloutDefinition]
+    records: Mapping[str, Mapping[str, object]]
     versions: Mapping[str, str]
     status: SourceStatus
 
 
 def compile_database(stored: Mapping[str, Mapping[str, StoredRecord]], now: float) -> DatabaseLoad:
-    compiled: dict[str, dict[str, object]] = {}
+    records: dict[str, dict[str, object]] = {}
     versions: dict[str, str] = {}
     problems: list[ConfigProblem] = []
-    for kind in KINDS.values():
-        compiled[kind.name] = {}
-        for key, record in sorted(stored.get(kind.name, {}).items()):
+    for kind, compile_record in WRITABLE.items():
+        records[kind] = {}
+        for key, record in sorted(stored.get(kind, {}).items()):
             try:
-                compiled[kind.name][key] = kind.compile(key, record.definition)
+                records[kind][key] = compile_record(key, record.definition)
             except ConfigError as exc:
                 # Another process may have written something invalid; skip that record, keep the rest.
                 problems.extend(
-                    ConfigProblem(DATABASE_SOURCE, None, f"{kind.name} {key!r}: {p.message}")
-                    for p in exc.problems
+                    ConfigProblem(DATABASE_SOURCE, None, f"{kind} {key!r}: {p.message}") for p in exc.problems
                 )
                 continue
-            versions[f"{kind.name}/{key}"] = record.version
-    flags: dict[str, CompiledFlag] = {k: v for k, v in compiled[FLAG].items() if isinstance(v, CompiledFlag)}
-    rollouts = {k: v for k, v in compiled[ROLLOUT].items() if isinstance(v, RolloutDefinition)}
-    status = SourceStatus(DATABASE_SOURCE, not problems, tuple(problems), now, len(flags))
-    return DatabaseLoad(flags, rollouts, versions, status)
+            versions[f"{kind}/{key}"] = record.version
+    status = SourceStatus(DATABASE_SOURCE, not problems, tuple(problems), now, len(records.get(FLAG, {})))
+    return DatabaseLoad(records, versions, status)
 
 
 def build_snapshot(
@@ -72,18 +75,21 @@ def build_snapshot(
     file_statuses: list[SourceStatus],
     files_complete: bool,
     database: DatabaseLoad,
-    static_context: Mapping[str, object],
+    static_context: Mapping[str, Any],
 ) -> Snapshot:
     """Merge file and database records; a file-owned key shadows a database record of the same key."""
-    flags: dict[str, CompiledFlag] = dict(database.flags)
-    rollouts: dict[str, RolloutDefinition] = dict(database.rollouts)
+    records: dict[str, dict[str, object]] = {
+        kind: dict(entries) for kind, entries in database.records.items()
+    }
     for content in files:
-        flags.update(content.flags)
-        rollouts.update(content.rollouts)
+        for kind, entries in content.records.items():
+            records.setdefault(kind, {}).update(entries)
+    flags = cast("dict[str, CompiledFlag]", records.get(FLAG, {}))
     return Snapshot(
         revision=revision,
         evaluator=Evaluator(flags, static_context),
-        rollouts=rollouts,
+        records=records,
+        rollouts=cast("dict[str, RolloutDefinition]", records.get(ROLLOUT, {})),
         sources=(*file_statuses, database.status),
         complete=files_complete,
         db_versions=dict(database.versions),

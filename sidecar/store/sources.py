@@ -15,25 +15,23 @@ from pathlib import Path
 
 from sidecar.config.located import LocatedDocument, parse_file
 from sidecar.errors import ConfigError, ConfigProblem
-from sidecar.evaluation.flags import compile_flags
-from sidecar.evaluation.model import CompiledFlag
-from sidecar.rollout.model import RolloutDefinition
-from sidecar.rollout.parse import parse_rollouts
+from sidecar.store.sections import FLAG, KNOWN_TOP_LEVEL_KEYS, SECTIONS
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
-KNOWN_SECTIONS = frozenset({"$schema", "flags", "$evaluators", "metadata", "rollouts"})
 
 
 @dataclass(frozen=True, slots=True)
 class SourceContent:
-    """What one configuration file contributes, fully compiled."""
+    """What one configuration file contributes, fully compiled: record kind -> key -> compiled record."""
 
     path: str
-    flags: Mapping[str, CompiledFlag] = field(default_factory=dict)
-    rollouts: Mapping[str, RolloutDefinition] = field(default_factory=dict)
+    records: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
-    def keys(self) -> dict[str, frozenset[str]]:
-        return {"flag": frozenset(self.flags), "rollout": frozenset(self.rollouts)}
+    def of(self, kind: str) -> Mapping[str, object]:
+        return self.records.get(kind, {})
+
+    def count(self, kind: str) -> int:
+        return len(self.of(kind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +47,20 @@ def compile_document(doc: LocatedDocument) -> SourceContent:
     """Compile every section of one document, reporting the problems of all sections together."""
     problems: list[ConfigProblem] = []
     if not isinstance(doc.data, dict):
-        raise ConfigError(
-            [doc.problem((), "the top level must be a mapping with a 'flags' or 'rollouts' key")]
-        )
+        names = ", ".join(repr(section.key) for section in SECTIONS)
+        raise ConfigError([doc.problem((), f"the top level must be a mapping with any of {names}")])
     for key in doc.data:
-        if key not in KNOWN_SECTIONS:
+        if key not in KNOWN_TOP_LEVEL_KEYS:
             problems.append(doc.problem((key,), f"unknown top-level key {key!r}"))
-    flags: dict[str, CompiledFlag] = {}
-    rollouts: dict[str, RolloutDefinition] = {}
-    try:
-        flags = compile_flags(doc)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    try:
-        rollouts = parse_rollouts(doc)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
+    records: dict[str, Mapping[str, object]] = {}
+    for section in SECTIONS:
+        try:
+            records[section.kind] = section.compile_document(doc)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    return SourceContent(doc.source, flags, rollouts)
+    return SourceContent(doc.source, records)
 
 
 def is_config_file(path: Path) -> bool:
@@ -119,7 +112,7 @@ class ConfigDirectory:
 
     def owner_of(self, kind: str, key: str) -> str | None:
         for content in self.contents():
-            if key in content.keys()[kind]:
+            if key in content.of(kind):
                 return content.path
         return None
 
@@ -142,11 +135,11 @@ class ConfigDirectory:
             content = compile_document(parse_file(Path(path)))
             self._check_conflicts(content)
         except ConfigError as exc:
-            count = len(last_good.flags) if last_good else 0
+            count = last_good.count(FLAG) if last_good else 0
             status = SourceStatus(path, False, tuple(exc.problems), self._now(), count)
             self._files[path] = _FileState(digest, status, last_good)
             return
-        status = SourceStatus(path, True, (), self._now(), len(content.flags))
+        status = SourceStatus(path, True, (), self._now(), content.count(FLAG))
         self._files[path] = _FileState(digest, status, content)
 
     def _check_conflicts(self, content: SourceContent) -> None:
@@ -154,8 +147,8 @@ class ConfigDirectory:
         for other in self.contents():
             if other.path == content.path:
                 continue
-            for kind, keys in content.keys().items():
-                for key in sorted(keys & other.keys()[kind]):
+            for kind, entries in content.records.items():
+                for key in sorted(entries.keys() & other.of(kind).keys()):
                     problems.append(
                         ConfigProblem(
                             content.path,
@@ -173,5 +166,5 @@ def _line_of_key(content: SourceContent, kind: str, key: str) -> int | None:
         doc = parse_file(Path(content.path))
     except ConfigError:
         return None
-    section = "flags" if kind == "flag" else "rollouts"
+    section = next(s.key for s in SECTIONS if s.kind == kind)
     return doc.line_of((section, key))
