@@ -96,7 +96,8 @@ def test_healthy_v2_advances_through_every_phase_to_complete(start: Any) -> None
 
 
 def test_v2_with_30_percent_errors_rolls_back_and_routes_v1(start: Any) -> None:
-    daemon = start(plan(breaker={"enabled": False}))
+    # Only the ceiling judges here: without maxErrorRateIncrease the sequential regression rule is off.
+    daemon = start(plan(breaker={"enabled": False}, gates={"maxV2ErrorRate": 0.05, "maxLatencyRatio": 1.5}))
     traffic = Traffic(daemon, "svc", failing_v2(0.30))
     status = drive_until(traffic, lambda s: s.state == pb.ROLLOUT_STATE_ROLLED_BACK, timeout=40)
     assert status.last_decision.kind == "ROLLBACK"

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from sidecar import __version__
-from sidecar.cli import flags, serve
+from sidecar.cli import alerts, experiments, flags, peers, rollouts, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     serve.add_parser(subparsers)
     flags.add_parsers(subparsers)
+    peers.add_parsers(subparsers)
+    rollouts.add_parsers(subparsers)
+    experiments.add_parsers(subparsers)
+    alerts.add_parsers(subparsers)
     return parser
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sidecar.errors import InvalidArgumentError
 from sidecar.server.listen import default_runtime_dir, parse_listen
+from sidecar.sync.options import add_sync_arguments, sync_settings
+from sidecar.telemetry import TelemetrySettings, configure_logging
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -79,6 +81,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="granularity of outcome windows in seconds (SIDECAR_OUTCOME_BUCKET_SECONDS; "
         "default %(default)s)",
     )
+    parser.add_argument(
+        "--debug-decisions",
+        action="store_true",
+        default=_env("DEBUG_DECISIONS", "") not in ("", "0", "false"),
+        help="log every routing and rollout decision at debug level (SIDECAR_DEBUG_DECISIONS)",
+    )
+    TelemetrySettings.add_cli_arguments(parser)
+    add_sync_arguments(parser)
     parser.set_defaults(handler=run, listen_env=listen_env)
 
 
@@ -96,11 +106,10 @@ def run(args: argparse.Namespace) -> int:
     from sidecar.server.app import ServeSettings
     from sidecar.server.app import run as run_daemon
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level.upper(), args.debug_decisions)
     try:
         listen = tuple(parse_listen(text) for text in listen_addresses(args))
+        sync = sync_settings(args)
     except InvalidArgumentError as exc:
         raise SystemExit(f"error: {exc.message}") from exc
     if not args.config_dir.is_dir():
@@ -120,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         admin_token_file=args.admin_token_file,
         tick_seconds=args.tick_seconds,
         bucket_seconds=args.outcome_bucket_seconds,
+        telemetry=TelemetrySettings.from_args(args),
+        sync=sync,
     )
     run_daemon(settings)
     return 0

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from sidecar.experiments.analysis import (
     Direction,
@@ -129,16 +130,23 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
+@lru_cache(maxsize=65_536)
+def _term_tokens(term: str) -> tuple[str, ...]:
+    # Lexicon terms are few and fixed: tokenize each once, not once per text classified.
+    return tuple(tokenize(term))
+
+
 def _find(tokens: list[str], terms: Iterable[str]) -> list[tuple[str, int]]:
     """Every (term, start index) occurrence of the lexicon terms in the token list."""
     hits: list[tuple[str, int]] = []
+    present = set(tokens)
     for term in terms:
-        parts = tokenize(term)
-        if not parts:
+        parts = _term_tokens(term)
+        if not parts or parts[0] not in present:
             continue
         width = len(parts)
         for i in range(len(tokens) - width + 1):
-            if tokens[i] == parts[0] and tokens[i : i + width] == parts:
+            if tokens[i] == parts[0] and tuple(tokens[i : i + width]) == parts:
                 hits.append((term, i))
     return hits
 

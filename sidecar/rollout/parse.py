@@ -55,15 +55,13 @@ drops inherited ones; ``minDuration`` ≤ ``maxDuration``; unknown fields are er
 
 from __future__ import annotations
 
-import difflib
-import math
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sidecar.config.located import LocatedDocument, PathKey
-from sidecar.errors import ConfigError, ConfigProblem
+from sidecar.config.reader import KEY_NAME, KEY_NAME_RULE, ProblemCollector, key_name, number, text
 from sidecar.rollout.assignment import BUCKETS_PER_PERCENT
 from sidecar.rollout.model import (
     COMPARATIVE_GATES,
@@ -85,7 +83,6 @@ if TYPE_CHECKING:
 
     _SectionT = TypeVar("_SectionT", bound=DataclassInstance)
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0}
 _DEFINITION_FIELDS = (
@@ -133,59 +130,21 @@ def parse_duration(raw: object) -> float:
         if not parts or "".join(number + unit for number, unit in parts) != text:
             raise ValueError(f'invalid duration {raw!r}: use seconds or a string like "30s", "10m", "1h30m"')
         return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
-    seconds = _number(raw)
+    seconds = number(raw)
     if seconds < 0:
         raise ValueError(f"duration must be >= 0, got {raw}")
     return seconds
 
 
-@dataclass
-class _Reader:
-    """Walks one document, collecting problems instead of stopping at the first."""
-
-    doc: LocatedDocument
-    problems: list[ConfigProblem] = field(default_factory=list)
-
-    def report(self, path: PathKey, message: str) -> None:
-        where = _display(path)
-        self.problems.append(self.doc.problem(path, f"{where}: {message}" if where else message))
-
-    def raise_problems(self) -> None:
-        if self.problems:
-            raise ConfigError(sorted(self.problems, key=lambda problem: problem.line or 0))
-
-    def mapping(self, path: PathKey, raw: object, allowed: Collection[str]) -> Mapping[str, Any]:
-        """``raw`` as a mapping with only ``allowed`` keys (others reported, with a suggestion)."""
-        if not isinstance(raw, Mapping):
-            self.report(path, "must be a mapping")
-            return {}
-        for name in raw:
-            if name not in allowed:
-                close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f"; known fields: {', '.join(allowed)}"
-                self.report((*path, str(name)), f"unknown field {name!r}{hint}")
-        return raw
-
-    def value(
-        self, path: PathKey, data: Mapping[str, Any], name: str, check: Callable[[object], Any], default: Any
-    ) -> Any:
-        """``check(data[name])``, or ``default`` when absent or invalid (the problem is recorded)."""
-        if name not in data:
-            return default
-        try:
-            return check(data[name])
-        except ValueError as exc:
-            self.report((*path, name), str(exc))
-            return default
+class _Reader(ProblemCollector):
+    """Walks one document's ``rollouts`` section, collecting problems instead of stopping at the first."""
 
     def definition(self, key: str, raw: object) -> RolloutDefinition:
         """The definition at ``rollouts.<key>``; only meaningful if no problem was recorded."""
         path: PathKey = ("rollouts", key)
-        if not _NAME.fullmatch(key):
-            self.report(
-                path, "rollout key must be 1–128 letters, digits, '.', '_' or '-', starting alphanumeric"
-            )
-        data = self.mapping(path, raw, _DEFINITION_FIELDS)
+        if not KEY_NAME.fullmatch(key):
+            self.report(path, f"rollout key must be {KEY_NAME_RULE}")
+        data = self.mapping(path, raw, _DEFINITION_FIELDS) or {}
         gates = self.section(path, data, "gates", Gates(), DEFAULT_GATES)
         phases_path = (*path, "phases")
         phases = (
@@ -194,7 +153,7 @@ class _Reader:
         return RolloutDefinition(
             key=key,
             phases=phases,
-            stickiness=self.value(path, data, "stickiness", _text, "targetingKey"),
+            stickiness=self.value(path, data, "stickiness", text, "targetingKey"),
             triggers=self.section(path, data, "rollbackTriggers", RollbackTriggers(), RollbackTriggers()),
             breaker=self.section(path, data, "breaker", BreakerSettings(), BreakerSettings()),
             min_latency_samples=self.value(
@@ -213,7 +172,7 @@ class _Reader:
             return absent
         path = (*parent_path, name)
         specs = {f.metadata["yaml"]: f for f in fields(base)}
-        data = self.mapping(path, parent[name], specs)
+        data = self.mapping(path, parent[name], specs) or {}
         changes: dict[str, Any] = {}
         for yaml_name, spec in specs.items():
             if yaml_name in data and data[yaml_name] is None:
@@ -250,10 +209,10 @@ class _Reader:
 
     def phase(self, path: PathKey, raw: object, index: int, rollout_gates: Gates) -> Phase | None:
         """The phase at ``path``, or None without a valid percentage (other problems are only recorded)."""
-        data = self.mapping(path, raw, _PHASE_FIELDS)
+        data = self.mapping(path, raw, _PHASE_FIELDS) or {}
         if "percent" not in data:
             self.report(path, "percent is required")
-        name = self.value(path, data, "name", _name, f"STEP_{index + 1}")
+        name = self.value(path, data, "name", key_name, f"STEP_{index + 1}")
         percent = self.value(path, data, "percent", _phase_percent, None)
         min_duration = self.value(path, data, "minDuration", parse_duration, 0.0)
         max_duration = self.value(path, data, "maxDuration", _optional_deadline, None)
@@ -274,21 +233,8 @@ class _Reader:
         return Phase(name, percent, min_duration, min_samples, max_duration, gates)
 
 
-def _display(path: PathKey) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
-
-
 def _yaml_name(cls: type[DataclassInstance], attr: str) -> str:
     return str(next(f.metadata["yaml"] for f in fields(cls) if f.name == attr))
-
-
-def _number(raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise _Invalid(f"must be a number, got {raw!r}")
-    return float(raw)
 
 
 def _whole(raw: object, minimum: int) -> int:
@@ -308,21 +254,21 @@ def _sample_count(raw: object) -> int:
 
 
 def _rate(raw: object) -> float:
-    value = _number(raw)
+    value = number(raw)
     if not 0.0 <= value <= 1.0:
         raise _Invalid(f"must be a fraction between 0 and 1 (0.1 = 10%), got {raw}")
     return value
 
 
 def _ratio(raw: object) -> float:
-    value = _number(raw)
+    value = number(raw)
     if value <= 0.0:
         raise _Invalid(f"must be > 0, got {raw}")
     return value
 
 
 def _millis(raw: object) -> float:
-    value = _number(raw)
+    value = number(raw)
     if value < 0.0:
         raise _Invalid(f"must be >= 0 milliseconds, got {raw}")
     return value
@@ -340,7 +286,7 @@ def _optional_deadline(raw: object) -> float | None:
 
 
 def _percent(raw: object) -> float:
-    value = _number(raw)
+    value = number(raw)
     if not 0.0 < value <= 100.0:
         raise _Invalid(f"must be in (0, 100], got {raw}")
     return value
@@ -360,21 +306,9 @@ def _flag(raw: object) -> bool:
     return raw
 
 
-def _text(raw: object) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise _Invalid("must be a non-empty string")
-    return raw
-
-
 def _description(raw: object) -> str:
     if not isinstance(raw, str):
         raise _Invalid("must be a string")
-    return raw
-
-
-def _name(raw: object) -> str:
-    if not isinstance(raw, str) or not _NAME.fullmatch(raw):
-        raise _Invalid(f"must be 1–128 letters, digits, '.', '_' or '-', starting alphanumeric, got {raw!r}")
     return raw
 
 

@@ -101,6 +101,20 @@ def window_key(version: Version, now: float, bucket_seconds: int = BUCKET_SECOND
     return bucket_start(now, bucket_seconds), version
 
 
+def phase_window_key(
+    version: Version, now: float, phase_started_at: float, bucket_seconds: int = BUCKET_SECONDS
+) -> WindowKey:
+    """A key from buckets aligned to the phase start (rounded up to a whole second).
+
+    With wall-clock-aligned buckets the bucket holding the phase start begins before it and :func:`totals`
+    skips it, so the first seconds of every phase would be invisible; aligned buckets count from the start.
+    """
+    origin = math.ceil(phase_started_at)
+    if now <= origin:
+        return origin, version
+    return origin + math.floor((now - origin) / bucket_seconds) * bucket_seconds, version
+
+
 def add_outcome(
     counts: BucketCounts, kind: OutcomeKind, latency_ms: float | None = None, error_type: str | None = None
 ) -> BucketCounts:

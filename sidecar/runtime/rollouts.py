@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -30,16 +30,17 @@ from sidecar.rollout.windows import (
     VersionTotals,
     WindowKey,
     add_outcome,
+    phase_window_key,
     prune,
     sum_counts,
     totals,
-    window_key,
 )
 from sidecar.runtime.group_commit import GroupCommit
 from sidecar.stats.compare import VersionComparison, VersionSample, compare_versions
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.rollout_store import AuditRow, BucketRow, RolloutStore
+from sidecar.sync.merge import adopt_shared, fleet_window, state_rank
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,12 @@ class RolloutObserver(Protocol):
     def on_event(self, event: AuditEvent) -> None: ...
 
 
+class RolloutChangeListener(Protocol):
+    """Told after each durable write what changed locally (peer sync publishes it); must not block."""
+
+    def on_flushed(self, state_keys: Sequence[str], buckets: Sequence[BucketRow]) -> None: ...
+
+
 class RolloutRuntime:
     def __init__(
         self,
@@ -97,6 +104,9 @@ class RolloutRuntime:
         self._observers = list(observers)
         self._states: dict[str, RolloutState] = {}
         self._windows: dict[str, dict[WindowKey, BucketCounts]] = {}
+        # Other nodes' outcome windows (peer sync), by rollout and (node id, generation).
+        self._remote: dict[str, dict[tuple[str, int], dict[WindowKey, BucketCounts]]] = {}
+        self._listeners: list[RolloutChangeListener] = []
         self._definitions: dict[str, RolloutDefinition] = {}
         self._critical_alerts: dict[str, str] = {}
         self._dirty_states: set[str] = set()
@@ -112,9 +122,11 @@ class RolloutRuntime:
         self._states = await asyncio.to_thread(self._store.load_states)
         now = self._clock.now()
         for key, state in self._states.items():
-            self._windows[key] = await asyncio.to_thread(
-                self._store.load_window, key, state.generation, state.phase_started_at
+            by_node = await asyncio.to_thread(
+                self._store.load_windows_by_node, key, state.generation, state.phase_started_at
             )
+            self._windows[key] = by_node.pop(self._store.node_id, {})
+            self._remote[key] = {(node, state.generation): window for node, window in by_node.items()}
         self._sync_definitions(now)
         self._commit.start()
         self._task = asyncio.create_task(self._loop(), name="rollout-policy")
@@ -178,15 +190,15 @@ class RolloutRuntime:
             if outcome.generation and outcome.generation != state.generation:
                 stale += 1
                 continue
-            self._count(outcome, now)
+            self._count(outcome, state.phase_started_at, now)
             self._apply(transitions.record_outcome(definition, state, outcome.version, outcome.kind, now))
             accepted += 1
         await self._commit.durable()
         return accepted, stale
 
-    def _count(self, outcome: OutcomeReport, now: float) -> None:
+    def _count(self, outcome: OutcomeReport, phase_started_at: float, now: float) -> None:
         window = self._windows.setdefault(outcome.rollout_key, {})
-        key = window_key(outcome.version, now, self._bucket_seconds)
+        key = phase_window_key(outcome.version, now, phase_started_at, self._bucket_seconds)
         window[key] = add_outcome(
             window.get(key, EMPTY_COUNTS), outcome.kind, outcome.latency_ms, outcome.error_type
         )
@@ -211,13 +223,15 @@ class RolloutRuntime:
             self._apply(transitions.tick_breaker(definition, self._states[key], now))
             state = self._states[key]
             window = self._windows.setdefault(key, {})
-            v1 = totals(window, Version.V1, state.phase_started_at)
-            v2 = totals(window, Version.V2, state.phase_started_at)
+            fleet = self._fleet_window(key, state)
+            v1 = totals(fleet, Version.V1, state.phase_started_at)
+            v2 = totals(fleet, Version.V2, state.phase_started_at)
             decision = decide(definition, state, v1, v2, now, self._critical_alerts.get(key))
             for observer in self._observers:
                 observer.on_decision(definition, state, decision)
             self._apply(transitions.apply_decision(definition, state, decision, now))
             self._windows[key] = prune(window, self._states[key].phase_started_at)
+            self._prune_remote(key)
         self.last_tick_at = now
 
     def _sync_definitions(self, now: float) -> None:
@@ -308,7 +322,7 @@ class RolloutRuntime:
             raise NotFoundError(f"rollout {rollout_key!r} does not exist")
         now = self._clock.now()
         state = self._states.get(rollout_key) or self._adopt(definition, now)
-        window = self._windows.get(rollout_key, {})
+        window = self._fleet_window(rollout_key, state)
         return RolloutView(
             definition,
             state,
@@ -356,6 +370,74 @@ class RolloutRuntime:
         self._dirty_states, self._dirty_buckets, self._pending_audits = set(), set(), []
         if states or buckets or audits:
             await asyncio.to_thread(self._store.save, states, buckets, audits)
+            keys = [state.key for state in states]
+            for listener in self._listeners:
+                try:
+                    listener.on_flushed(keys, buckets)
+                except Exception:
+                    log.exception("rollout change listener failed")
+
+    # -- peer sync ---------------------------------------------------------------------------------------
+
+    @property
+    def node_id(self) -> str:
+        return self._store.node_id
+
+    def add_change_listener(self, listener: RolloutChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def state(self, rollout_key: str) -> RolloutState | None:
+        return self._states.get(rollout_key)
+
+    def merge_remote_state(self, shared: RolloutState) -> bool:
+        """Adopt the group's state of a rollout (what peer sync's merge chose).
+
+        Keeps this host's breaker within a generation; refuses anything that would move the rollout backwards
+        (an older generation, undoing a rollback or completion, an earlier phase). Returns whether it changed.
+        """
+        local = self._states.get(shared.key)
+        if local is not None and state_rank(shared) < state_rank(local):
+            return False
+        adopted = adopt_shared(local, shared)
+        if adopted == local:
+            return False
+        self._states[shared.key] = adopted
+        self._dirty_states.add(shared.key)
+        if local is None or local.generation != adopted.generation:
+            self._windows[shared.key] = {}
+            self._prune_remote(shared.key)
+        self._commit.request()
+        return True
+
+    def merge_remote_buckets(
+        self, node_id: str, rollout_key: str, generation: int, buckets: Mapping[WindowKey, BucketCounts]
+    ) -> None:
+        """Newer counts of another node's buckets (whole rows: they replace, never add)."""
+        if node_id == self.node_id:
+            return
+        state = self._states.get(rollout_key)
+        if state is not None and generation < state.generation:
+            return
+        self._remote.setdefault(rollout_key, {}).setdefault((node_id, generation), {}).update(buckets)
+
+    def _fleet_window(self, rollout_key: str, state: RolloutState) -> dict[WindowKey, BucketCounts]:
+        remote = {
+            node: window
+            for (node, generation), window in self._remote.get(rollout_key, {}).items()
+            if generation == state.generation
+        }
+        return fleet_window(self._windows.get(rollout_key, {}), remote, self.node_id)
+
+    def _prune_remote(self, rollout_key: str) -> None:
+        state = self._states.get(rollout_key)
+        remote = self._remote.get(rollout_key)
+        if state is None or not remote:
+            return
+        self._remote[rollout_key] = {
+            (node, generation): prune(window, state.phase_started_at)
+            for (node, generation), window in remote.items()
+            if generation >= state.generation
+        }
 
 
 def _summary(definition: RolloutDefinition, state: RolloutState) -> dict[str, Any]:

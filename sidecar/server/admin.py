@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -52,6 +52,14 @@ def check_reason(reason: str) -> str:
     return reason
 
 
+class SyncStatusSource(Protocol):
+    """What GetStatus shows of peer sync (implemented by :class:`sidecar.sync.service.SyncService`)."""
+
+    def peer_messages(self) -> list[admin_pb2.PeerStatus]: ...
+
+    def digest(self) -> str: ...
+
+
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
@@ -61,6 +69,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         node_id: str,
         environment: str,
         started_at: float,
+        sync: SyncStatusSource | None = None,
     ) -> None:
         self._store = store
         self._db = database
@@ -68,6 +77,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._node_id = node_id
         self._environment = environment
         self._started_at = started_at
+        self._sync = sync
 
     async def PutFlag(
         self, request: admin_pb2.PutFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -129,6 +139,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             environment=self._environment,
             version=sidecar.__version__,
         )
+        if self._sync is not None:
+            response.peers.extend(self._sync.peer_messages())
+            response.sync_digest = self._sync.digest()
         if snapshot is not None:
             response.revision = snapshot.revision
             response.flag_count = len(snapshot.flags)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import grpc
 
@@ -75,32 +76,57 @@ def check_flag_key(key: str) -> None:
         raise InvalidArgumentError(f"flag_key is longer than {MAX_FLAG_KEY} characters")
 
 
+class EvaluationObserver(Protocol):
+    """Sees every resolution served, with the snapshot and context it came from and the request's start
+    (telemetry, exposure logging, error counting). Runs on the request path: must neither block nor raise."""
+
+    def evaluation(
+        self,
+        snapshot: Snapshot,
+        resolution: Resolution,
+        context: Mapping[str, Any],
+        now: float,
+        started: float,
+    ) -> None: ...
+
+
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
-    def __init__(self, store: ConfigStore, clock: Clock) -> None:
+    def __init__(
+        self, store: ConfigStore, clock: Clock, observers: Sequence[EvaluationObserver] = ()
+    ) -> None:
         self._store = store
         self._clock = clock
         self._cache = ResponseCache()
+        self._observers = tuple(observers)
 
     async def Evaluate(
         self, request: evaluation_pb2.EvaluateRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> evaluation_pb2.EvaluateResponse:
+        started = time.perf_counter()
         snapshot = self._store.require_snapshot()
         check_flag_key(request.flag_key)
-        resolution = snapshot.evaluator.evaluate(
-            request.flag_key, context_to_dict(request.context), self._clock.now()
-        )
+        evaluation_context = context_to_dict(request.context)
+        now = self._clock.now()
+        resolution = snapshot.evaluator.evaluate(request.flag_key, evaluation_context, now)
         if resolution.error_code is EvalErrorCode.FLAG_NOT_FOUND:
             raise NotFoundError(f"flag {request.flag_key!r} does not exist")
+        for observer in self._observers:
+            observer.evaluation(snapshot, resolution, evaluation_context, now, started)
         return self._cache.response(snapshot, resolution)
 
     async def EvaluateAll(
         self, request: evaluation_pb2.EvaluateAllRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> evaluation_pb2.EvaluateAllResponse:
+        started = time.perf_counter()
         snapshot = self._store.require_snapshot()
-        resolutions = snapshot.evaluator.evaluate_all(context_to_dict(request.context), self._clock.now())
+        evaluation_context = context_to_dict(request.context)
+        now = self._clock.now()
+        resolutions = snapshot.evaluator.evaluate_all(evaluation_context, now)
         response = evaluation_pb2.EvaluateAllResponse(revision=snapshot.revision)
         for resolution in resolutions:
             response.flags[resolution.flag_key].CopyFrom(self._cache.response(snapshot, resolution))
+            for observer in self._observers:
+                observer.evaluation(snapshot, resolution, evaluation_context, now, started)
         return response
 
     async def Watch(

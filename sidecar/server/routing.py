@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol
 
 import grpc
 
@@ -12,8 +12,9 @@ from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
 from sidecar.rollout.model import RolloutDefinition, Version
-from sidecar.rollout.router import RouteReason
+from sidecar.rollout.router import RouteDecision, RouteReason
 from sidecar.rollout.state import RolloutState, RolloutStatus, phase_elapsed
+from sidecar.rollout.transitions import Transition
 from sidecar.rollout.windows import VersionTotals
 from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView, outcome_kind
 from sidecar.server.admin import check_reason
@@ -24,6 +25,9 @@ from sidecar.store.config_store import ConfigStore
 from sidecar.store.sections import ROLLOUT
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
+
+# An operator transition from sidecar.rollout.transitions, with its reason and actor bound by the servicer.
+OperatorAction = Callable[[RolloutDefinition, RolloutState, str, str, float], Transition]
 
 MAX_KEY = 256
 MAX_ERROR_TYPE = 64
@@ -73,21 +77,26 @@ def to_outcomes(messages: Any) -> list[OutcomeReport]:
     return outcomes
 
 
+class RoutingObserver(Protocol):
+    """Sees every routing decision and every accepted outcome batch (telemetry); must not block."""
+
+    def route(self, rollout_key: str, decision: RouteDecision, context_id: str | None) -> None: ...
+
+    def outcomes(self, outcomes: Sequence[OutcomeReport]) -> None: ...
+
+
 class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
-    def __init__(
-        self, runtime: RolloutRuntime, on_route: Callable[[str, pb.RouteResponse], None] | None = None
-    ) -> None:
+    def __init__(self, runtime: RolloutRuntime, observers: Sequence[RoutingObserver] = ()) -> None:
         self._runtime = runtime
-        self._on_route = on_route
+        self._observers = tuple(observers)
 
     async def Route(
         self, request: pb.RouteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RouteResponse:
         check_rollout_key(request.rollout_key)
         attribute = self._runtime.stickiness_attribute(request.rollout_key)
-        decision, generation, revision = self._runtime.route(
-            request.rollout_key, stickiness_value(request.context, attribute)
-        )
+        unit = stickiness_value(request.context, attribute)
+        decision, generation, revision = self._runtime.route(request.rollout_key, unit)
         response = pb.RouteResponse(
             version=VERSIONS[decision.version],
             phase=decision.phase,
@@ -95,14 +104,14 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
             revision=revision,
             generation=generation,
         )
-        if self._on_route is not None:
-            self._on_route(request.rollout_key, response)
+        for observer in self._observers:
+            observer.route(request.rollout_key, decision, unit)
         return response
 
     async def ReportOutcomes(
         self, request: pb.ReportOutcomesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ReportOutcomesResponse:
-        accepted, stale = await self._runtime.report(to_outcomes(request.outcomes))
+        accepted, stale = await self._report(to_outcomes(request.outcomes))
         return pb.ReportOutcomesResponse(accepted=accepted, stale=stale)
 
     async def StreamOutcomes(
@@ -110,10 +119,16 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     ) -> pb.StreamOutcomesResponse:
         accepted = stale = 0
         async for request in requests:
-            added, ignored = await self._runtime.report(to_outcomes(request.outcomes))
+            added, ignored = await self._report(to_outcomes(request.outcomes))
             accepted += added
             stale += ignored
         return pb.StreamOutcomesResponse(accepted=accepted, stale=stale)
+
+    async def _report(self, outcomes: list[OutcomeReport]) -> tuple[int, int]:
+        result = await self._runtime.report(outcomes)
+        for observer in self._observers:
+            observer.outcomes(outcomes)
+        return result
 
 
 def counts_message(totals: VersionTotals) -> pb.VersionCounts:
@@ -220,62 +235,43 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
     async def PauseRollout(
         self, request: pb.PauseRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.PauseRolloutResponse:
-        actor, reason = self._actor_and_reason(request, context)
-        await self._runtime.act(
-            request.rollout_key, lambda d, s, now: transitions.pause(d, s, reason, actor, now)
-        )
-        return pb.PauseRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+        return pb.PauseRolloutResponse(rollout=await self._act(request, context, transitions.pause))
 
     async def ResumeRollout(
         self, request: pb.ResumeRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ResumeRolloutResponse:
-        actor, reason = self._actor_and_reason(request, context)
-        await self._runtime.act(
-            request.rollout_key, lambda d, s, now: transitions.resume(d, s, reason, actor, now)
-        )
-        return pb.ResumeRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+        return pb.ResumeRolloutResponse(rollout=await self._act(request, context, transitions.resume))
 
     async def PromoteRollout(
         self, request: pb.PromoteRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.PromoteRolloutResponse:
-        actor, reason = self._actor_and_reason(request, context)
+        def promote(d: RolloutDefinition, s: RolloutState, reason: str, actor: str, now: float) -> Transition:
+            return transitions.promote(d, s, _promotion_target(request, d, s), reason, actor, now)
 
-        def target(definition: RolloutDefinition, state: RolloutState) -> int:
-            if request.to_phase:
-                try:
-                    return definition.phase_index(request.to_phase)
-                except KeyError:
-                    names = ", ".join(p.name for p in definition.phases)
-                    raise InvalidArgumentError(
-                        f"rollout {definition.key!r} has no phase {request.to_phase!r} (phases: {names})"
-                    ) from None
-            return definition.last_phase_index if request.to_full else state.phase_index + 1
-
-        await self._runtime.act(
-            request.rollout_key, lambda d, s, now: transitions.promote(d, s, target(d, s), reason, actor, now)
-        )
-        return pb.PromoteRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+        return pb.PromoteRolloutResponse(rollout=await self._act(request, context, promote))
 
     async def RollbackRollout(
         self, request: pb.RollbackRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RollbackRolloutResponse:
-        actor, reason = self._actor_and_reason(request, context)
-        await self._runtime.act(
-            request.rollout_key, lambda d, s, now: transitions.rollback(d, s, reason, actor, now)
-        )
-        return pb.RollbackRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+        return pb.RollbackRolloutResponse(rollout=await self._act(request, context, transitions.rollback))
 
     async def RestartRollout(
         self, request: pb.RestartRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RestartRolloutResponse:
-        actor, reason = self._actor_and_reason(request, context)
-        await self._runtime.act(
-            request.rollout_key,
-            lambda d, s, now: transitions.restart(
-                d, s, request.from_generation or s.generation, reason, actor, now
-            ),
-        )
-        return pb.RestartRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
+        def restart(d: RolloutDefinition, s: RolloutState, reason: str, actor: str, now: float) -> Transition:
+            return transitions.restart(d, s, request.from_generation or s.generation, reason, actor, now)
+
+        return pb.RestartRolloutResponse(rollout=await self._act(request, context, restart))
+
+    async def _act(
+        self, request: Any, context: grpc.aio.ServicerContext[Any, Any], action: OperatorAction
+    ) -> pb.RolloutStatus:
+        """Authenticate, apply one operator transition durably, and answer with the rollout's status."""
+        actor = self._auth.authorize(context)
+        check_rollout_key(request.rollout_key)
+        reason = check_reason(request.reason)
+        await self._runtime.act(request.rollout_key, lambda d, s, now: action(d, s, reason, actor, now))
+        return status_message(self._runtime.view(request.rollout_key))
 
     async def GetRolloutReport(
         self, request: pb.GetRolloutReportRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -287,7 +283,16 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
             report=to_struct(to_json(comparison)), text=render_text(comparison)
         )
 
-    def _actor_and_reason(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str]:
-        actor = self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
-        return actor, check_reason(request.reason)
+
+def _promotion_target(
+    request: pb.PromoteRolloutRequest, definition: RolloutDefinition, state: RolloutState
+) -> int:
+    if request.to_phase:
+        try:
+            return definition.phase_index(request.to_phase)
+        except KeyError:
+            names = ", ".join(p.name for p in definition.phases)
+            raise InvalidArgumentError(
+                f"rollout {definition.key!r} has no phase {request.to_phase!r} (phases: {names})"
+            ) from None
+    return definition.last_phase_index if request.to_full else state.phase_index + 1

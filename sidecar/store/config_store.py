@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import watchfiles
 
 from sidecar.clock import Clock
-from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
+from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError
 from sidecar.hlc import HybridLogicalClock, Timestamp
 from sidecar.store.database import AuditDraft, StateDatabase, StoredRecord
 from sidecar.store.sections import FLAG, WRITABLE
@@ -76,6 +76,7 @@ class ConfigStore:
         self._data_version = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
+        self._reload_listeners: list[Callable[[bool], None]] = []
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -90,8 +91,6 @@ class ConfigStore:
     def require_snapshot(self) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None:
-            from sidecar.errors import UnavailableError
-
             raise UnavailableError("no configuration has loaded yet")
         return snapshot
 
@@ -115,6 +114,10 @@ class ConfigStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def add_reload_listener(self, listener: Callable[[bool], None]) -> None:
+        """Called after every reload with whether every source is loaded cleanly (metrics, alerts)."""
+        self._reload_listeners.append(listener)
+
     def subscribe(self) -> asyncio.Queue[ConfigEvent]:
         queue: asyncio.Queue[ConfigEvent] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
         self._subscribers.add(queue)
@@ -132,10 +135,20 @@ class ConfigStore:
                 self._directory = ConfigDirectory(self._directory.directory, self._clock.now)
             files_changed = await asyncio.to_thread(self._directory.refresh)
             db_changed = await self._reload_database_locked(force)
-            if files_changed or db_changed or self._snapshot is None:
-                await self._swap_locked()
-                return True
-            return False
+            if not (files_changed or db_changed or self._snapshot is None):
+                return False
+            await self._swap_locked()
+            ok = self._snapshot is not None and all(status.ok for status in self._snapshot.sources)
+            for listener in self._reload_listeners:
+                listener(ok)
+            return True
+
+    async def reload_database(self) -> None:
+        """Rebuild from the database now, e.g. after peer sync wrote to it through this process's connection
+        (whose own commits ``PRAGMA data_version`` does not report)."""
+        async with self._lock:
+            await self._reload_database_locked(force=True)
+            await self._swap_locked()
 
     async def _reload_database_locked(self, force: bool) -> bool:
         version = await asyncio.to_thread(self._db.data_version)

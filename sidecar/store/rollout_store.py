@@ -80,6 +80,27 @@ class RolloutStore:
             window[key] = loaded if existing is None else merge_counts(existing, loaded)
         return window
 
+    @property
+    def node_id(self) -> str:
+        return self._node_id
+
+    def load_windows_by_node(
+        self, rollout_key: str, generation: int, since: float
+    ) -> dict[str, dict[WindowKey, BucketCounts]]:
+        """Like :meth:`load_window`, but one window per node (this node's own rows under its id)."""
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT node_id, bucket_start, version, counts FROM outcome_buckets"
+                " WHERE rollout_key = ? AND generation = ? AND bucket_start >= ?",
+                (rollout_key, generation, int(since) - 1),
+            ).fetchall()
+        windows: dict[str, dict[WindowKey, BucketCounts]] = {}
+        for node, start, version, counts in rows:
+            windows.setdefault(str(node), {})[(int(start), Version(version))] = decode(
+                BucketCounts, json.loads(counts)
+            )
+        return windows
+
     def save(
         self, states: Iterable[RolloutState], buckets: Iterable[BucketRow], audits: Iterable[AuditRow]
     ) -> None:

@@ -11,12 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sidecar.alerts.rules import parse_alerts
 from sidecar.config.located import LocatedDocument
 from sidecar.evaluation.flags import compile_flag_definition, compile_flags
+from sidecar.experiments.config import parse_experiments
 from sidecar.rollout.parse import parse_rollouts, rollout_from_mapping
 
 FLAG = "flag"
 ROLLOUT = "rollout"
+EXPERIMENT = "experiment"
+ALERT = "alert"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ SECTIONS: tuple[Section, ...] = (
         parse_rollouts,
         lambda key, definition: rollout_from_mapping(key, definition, source="admin"),
     ),
+    Section("experiments", EXPERIMENT, parse_experiments),
+    Section("alerts", ALERT, parse_alerts),
 )
 
 KNOWN_TOP_LEVEL_KEYS = frozenset(

@@ -28,8 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from opentelemetry import _logs as logs_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     MetricExporter,
@@ -79,6 +82,9 @@ SAMPLERS = (
     "parentbased_traceidratio",
 )
 _DEFAULT_PORTS: dict[str, int] = {"grpc": 4317, "http/protobuf": 4318}
+
+
+_ENDPOINT_ATTRS = ("otlp_endpoint", "otlp_traces_endpoint", "otlp_metrics_endpoint")
 
 
 class SettingsError(ValueError):
@@ -229,6 +235,11 @@ class TelemetrySettings:
         changes["metrics_export_timeout_s"] = _number(
             env, "OTEL_METRIC_EXPORT_TIMEOUT", d.metrics_export_timeout_s, scale=1e-3
         )
+        # Push export starts when a collector is named: a sidecar with no collector configured must not dial
+        # localhost:4317 forever (nor wait for it at shutdown), as the SDK's own default would.
+        if not any(changes.get(attr) for attr in _ENDPOINT_ATTRS):
+            changes.setdefault("traces_exporter", "none")
+            changes.setdefault("metrics_exporters", ("none",))
         if "prometheus" in changes.get("metrics_exporters", ()):
             host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "").strip() or "127.0.0.1"
             port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip() or "9464"
@@ -260,6 +271,9 @@ class TelemetrySettings:
     ) -> TelemetrySettings:
         """Environment first, then the options registered by :meth:`add_cli_arguments`."""
         base = cls.from_env(environ)
+        if getattr(args, "otlp_endpoint", None):
+            pushed = tuple(e for e in base.metrics_exporters if e not in ("none", "otlp"))
+            base = base.with_overrides(traces_exporter="otlp", metrics_exporters=("otlp", *pushed))
         headers = None
         if getattr(args, "otlp_header", None):
             headers = base.otlp_headers + _parse_headers(",".join(args.otlp_header))
@@ -292,8 +306,8 @@ class TelemetrySettings:
             "parentbased_traceidratio": ParentBased(ratio),
         }[self.sampler]
 
-    def signal_endpoint(self, signal: Literal["traces", "metrics"]) -> str:
-        specific = self.otlp_traces_endpoint if signal == "traces" else self.otlp_metrics_endpoint
+    def signal_endpoint(self, signal: Literal["traces", "metrics", "logs"]) -> str:
+        specific = {"traces": self.otlp_traces_endpoint, "metrics": self.otlp_metrics_endpoint}.get(signal)
         if specific:
             return specific
         base = self.otlp_endpoint or f"http://localhost:{_DEFAULT_PORTS[self.otlp_protocol]}"
@@ -424,6 +438,18 @@ def _otlp_metric_exporter(settings: TelemetrySettings) -> MetricExporter:
     return HttpMetricExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
 
 
+def _otlp_log_exporter(settings: TelemetrySettings) -> LogRecordExporter:
+    endpoint = settings.signal_endpoint("logs")
+    headers = dict(settings.otlp_headers) or None
+    if settings.otlp_protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
+
+        return GrpcLogExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+
+    return HttpLogExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
+
+
 # -- the Telemetry object ----------------------------------------------------------------------------
 
 
@@ -447,6 +473,7 @@ class Telemetry:
         health: _ExportHealth,
         prometheus: PrometheusServer | None = None,
         sampling_shortcut: SamplingShortcut | None = None,
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         self.settings = settings
         self.enabled = tracer_provider is not None
@@ -458,6 +485,7 @@ class Telemetry:
         self._health = health
         self._prometheus = prometheus
         self.sampling_shortcut = sampling_shortcut
+        self._logger_provider = logger_provider
         self._shutdown_lock = threading.Lock()
         self._is_shut_down = False
         tp: trace_api.TracerProvider = tracer_provider or trace_api.NoOpTracerProvider()
@@ -465,6 +493,8 @@ class Telemetry:
         version = _package_version()
         self.tracer: trace_api.Tracer = tp.get_tracer(INSTRUMENTATION_SCOPE, version)
         self.meter: metrics_api.Meter = mp.get_meter(INSTRUMENTATION_SCOPE, version)
+        lp: logs_api.LoggerProvider = logger_provider or logs_api.NoOpLoggerProvider()
+        self._events: logs_api.Logger = lp.get_logger(INSTRUMENTATION_SCOPE, version)
         self.metrics = Metrics(
             self.meter,
             evaluation_duration_sample_every=settings.evaluation_duration_sample_every,
@@ -482,6 +512,23 @@ class Telemetry:
     @property
     def prometheus_address(self) -> tuple[str, int] | None:
         return None if self._prometheus is None else self._prometheus.address
+
+    def emit_event(
+        self,
+        name: str,
+        body: str,
+        attributes: Mapping[str, AttributeValue],
+        severity: logs_api.SeverityNumber,
+    ) -> None:
+        """An OpenTelemetry log event (e.g. an alert firing); queued, exported in the background."""
+        self._events.emit(
+            event_name=name,
+            body=body,
+            attributes=attributes,
+            severity_number=severity,
+            severity_text=severity.name,
+            timestamp=time.time_ns(),
+        )
 
     def server_interceptor(self) -> TracingInterceptor:
         """The gRPC server interceptor for this pipeline (with the unsampled-request fast path)."""
@@ -528,6 +575,8 @@ class Telemetry:
         try:
             if self._tracer_provider is not None:
                 self._tracer_provider.shutdown()
+            if self._logger_provider is not None:
+                self._logger_provider.shutdown()
             if self._meter_provider is not None:
                 remaining_ms = max((deadline - time.monotonic()) * 1000, 1.0)
                 self._meter_provider.shutdown(timeout_millis=remaining_ms)
@@ -629,8 +678,23 @@ def setup_telemetry(
         )
         tracer_provider.add_span_processor(processor)
 
+    logger_provider = None
+    if settings.traces_exporter == "otlp":
+        # Log events (alerts) go wherever traces go, through the same kind of bounded batch queue.
+        logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(
+                _otlp_log_exporter(settings),
+                max_queue_size=settings.span_queue_size,
+                max_export_batch_size=min(settings.span_batch_size, settings.span_queue_size),
+                schedule_delay_millis=settings.span_schedule_delay_s * 1000,
+                export_timeout_millis=settings.otlp_timeout_s * 1000,
+            )
+        )
+
     telemetry = Telemetry(
         settings,
+        logger_provider=logger_provider,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
         span_processor=processor,

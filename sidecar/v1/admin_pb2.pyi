@@ -94,7 +94,7 @@ class SourceStatus(_message.Message):
     def __init__(self, path: _Optional[str] = ..., ok: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., checked_at: _Optional[float] = ..., flag_count: _Optional[int] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("revision", "sources", "flag_count", "uptime_seconds", "node_id", "environment", "version", "serving", "rollout_count")
+    __slots__ = ("revision", "sources", "flag_count", "uptime_seconds", "node_id", "environment", "version", "serving", "rollout_count", "peers", "sync_digest")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     FLAG_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,8 @@ class GetStatusResponse(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SERVING_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    SYNC_DIGEST_FIELD_NUMBER: _ClassVar[int]
     revision: int
     sources: _containers.RepeatedCompositeFieldContainer[SourceStatus]
     flag_count: int
@@ -113,7 +115,37 @@ class GetStatusResponse(_message.Message):
     version: str
     serving: bool
     rollout_count: int
-    def __init__(self, revision: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., flag_count: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., node_id: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., serving: _Optional[bool] = ..., rollout_count: _Optional[int] = ...) -> None: ...
+    peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
+    sync_digest: str
+    def __init__(self, revision: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., flag_count: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., node_id: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., serving: _Optional[bool] = ..., rollout_count: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., sync_digest: _Optional[str] = ...) -> None: ...
+
+class PeerStatus(_message.Message):
+    __slots__ = ("node_id", "address", "connected", "outgoing", "last_contact", "lag_seconds", "entries_behind", "bytes_sent", "bytes_received", "entries_sent", "entries_received", "last_error")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    OUTGOING_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_BEHIND_FIELD_NUMBER: _ClassVar[int]
+    BYTES_SENT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_SENT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    address: str
+    connected: bool
+    outgoing: bool
+    last_contact: float
+    lag_seconds: float
+    entries_behind: int
+    bytes_sent: int
+    bytes_received: int
+    entries_sent: int
+    entries_received: int
+    last_error: str
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., connected: _Optional[bool] = ..., outgoing: _Optional[bool] = ..., last_contact: _Optional[float] = ..., lag_seconds: _Optional[float] = ..., entries_behind: _Optional[int] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., entries_sent: _Optional[int] = ..., entries_received: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
     __slots__ = ("limit", "target")

@@ -18,6 +18,7 @@ from sidecar.rollout.windows import (
     bucket_start,
     merge_counts,
     merge_windows,
+    phase_window_key,
     prune,
     sum_counts,
     totals,
@@ -201,3 +202,22 @@ def test_bucket_start(now: float, start: int) -> None:
 )
 def test_reported_calls_map_to_one_kind(success: bool, fallback: bool, kind: OutcomeKind) -> None:
     assert outcome_kind(success, fallback) is kind
+
+
+@pytest.mark.parametrize(
+    ("now", "started", "expected"),
+    [
+        pytest.param(100.8, 100.7, 101, id="before-first-whole-second"),
+        pytest.param(101.0, 100.7, 101, id="at-origin"),
+        pytest.param(105.9, 100.7, 101, id="inside-first-bucket"),
+        pytest.param(106.0, 100.7, 106, id="second-bucket"),
+    ],
+)
+def test_phase_window_key_aligns_buckets_to_the_phase_start(
+    now: float, started: float, expected: int
+) -> None:
+    key = phase_window_key(Version.V2, now, started, bucket_seconds=5)
+    assert key == (expected, Version.V2)
+    assert (
+        totals({key: add_outcome(EMPTY_COUNTS, OutcomeKind.SUCCESS, 1.0)}, Version.V2, started).requests == 1
+    )

@@ -9,15 +9,29 @@ from sidecar.telemetry import TelemetrySettings
 from sidecar.telemetry.setup import SettingsError
 
 
-def test_defaults() -> None:
+def test_defaults_push_nothing_until_a_collector_is_named() -> None:
     s = TelemetrySettings.from_env({})
-    assert s == TelemetrySettings()
+    assert s == TelemetrySettings(traces_exporter="none", metrics_exporters=("none",))
     assert s.enabled
     assert s.service_name == "rollout-sidecar"
     assert s.signal_endpoint("traces") == "http://localhost:4317"
     sampler = s.build_sampler()
     assert isinstance(sampler, ParentBased)
     assert "TraceIdRatioBased{0.05}" in sampler.get_description()
+
+
+@pytest.mark.parametrize(
+    ("environ", "argv"),
+    [
+        pytest.param({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}, [], id="env"),
+        pytest.param({}, ["--otlp-endpoint", "http://collector:4317"], id="cli"),
+    ],
+)
+def test_naming_a_collector_turns_otlp_export_on(environ: dict[str, str], argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    TelemetrySettings.add_cli_arguments(parser)
+    s = TelemetrySettings.from_args(parser.parse_args(argv), environ)
+    assert (s.traces_exporter, s.metrics_exporters) == ("otlp", ("otlp",))
 
 
 def test_standard_variables() -> None:

@@ -1,0 +1,352 @@
+"""The alert runtime: evaluates the ``alerts`` rules on their intervals and acts on what the engine decides.
+
+Every decision is made by the pure :func:`sidecar.alerts.engine.evaluate`; this class gathers the metric
+values from the daemon's components, holds the engine's state, makes alert changes durable through one group
+commit, and tells the others: the rollout policy (a firing critical alert naming a rollout rolls it back),
+webhooks, WatchAlerts streams, observers (e.g. OpenTelemetry) and the ``sidecar.alerts`` log. Everything runs
+on the event loop, so no locks are needed, and nothing here waits on a webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, Protocol, cast
+
+from sidecar.alerts import engine
+from sidecar.alerts.engine import AlertState
+from sidecar.alerts.metrics import CumulativeHistory, OutcomeWindows, gate_value, outcome_value
+from sidecar.alerts.model import (
+    DAEMON_WIDE,
+    OUTCOME_METRICS,
+    Alert,
+    AlertEvent,
+    AlertEventKind,
+    AlertKey,
+    AlertRule,
+    Metric,
+    event_payload,
+)
+from sidecar.clock import Clock
+from sidecar.errors import NotFoundError
+from sidecar.evaluation.model import Reason, Resolution
+from sidecar.hlc import HybridLogicalClock
+from sidecar.rollout.model import Version
+from sidecar.runtime.group_commit import GroupCommit
+from sidecar.runtime.rollouts import RolloutRuntime, RolloutView
+from sidecar.runtime.webhooks import WebhookSender, WebhookStats
+from sidecar.store.alert_store import AlertStore
+from sidecar.store.config_store import ConfigStore
+from sidecar.store.database import AuditDraft
+from sidecar.store.sections import ALERT
+from sidecar.store.snapshot import Snapshot
+
+log = logging.getLogger("sidecar.alerts")
+
+MAX_SLEEP_S = 1.0  # rules added or changed by a reload are evaluated within this
+WATCH_QUEUE = 256  # events a WatchAlerts stream may fall behind before it is ended
+_LOG_LEVELS = {
+    AlertEventKind.FIRED: logging.WARNING,
+    AlertEventKind.ESCALATED: logging.WARNING,
+    AlertEventKind.RESOLVED: logging.INFO,
+    AlertEventKind.ACKNOWLEDGED: logging.INFO,
+}
+
+
+class AlertObserver(Protocol):
+    """Told of every alert event (fired, escalated, resolved, acknowledged); must not block."""
+
+    def on_alert_event(self, event: AlertEvent) -> None: ...
+
+
+class EvaluationErrorCounter:
+    """Counts REASON_ERROR resolutions. An evaluation observer: it costs the hot path one comparison."""
+
+    __slots__ = ("total",)
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def evaluation(
+        self,
+        snapshot: Snapshot,  # noqa: ARG002
+        resolution: Resolution,
+        context: Mapping[str, Any],  # noqa: ARG002
+        now: float,  # noqa: ARG002
+        started: float,  # noqa: ARG002
+    ) -> None:
+        if resolution.reason is Reason.ERROR:
+            self.total += 1
+
+
+def rss_mb() -> float | None:
+    """This process's resident set size in MiB, from Linux's /proc; None where that is unavailable."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+class AlertRuntime:
+    def __init__(
+        self,
+        config: ConfigStore,
+        rollouts: RolloutRuntime,
+        store: AlertStore,
+        clock: Clock,
+        hlc: HybridLogicalClock,
+        node_id: str,
+        *,
+        webhooks: WebhookSender | None = None,
+        observers: Iterable[AlertObserver] = (),
+        memory_mb: Callable[[], float | None] = rss_mb,
+    ) -> None:
+        self._config = config
+        self._rollouts = rollouts
+        self._store = store
+        self._clock = clock
+        self._hlc = hlc
+        self._node_id = node_id
+        self._webhooks = webhooks or WebhookSender()
+        self._observers = list(observers)
+        self._memory_mb = memory_mb
+        self._rules: dict[str, AlertRule] = {}
+        self._next_due: dict[str, float] = {}
+        self._states: dict[AlertKey, AlertState] = {}
+        self._critical: dict[str, str] = {}
+        self._outcomes = OutcomeWindows()
+        self.evaluation_errors = EvaluationErrorCounter()  # give to the EvaluationServicer as an observer
+        self._error_history: CumulativeHistory[int] = CumulativeHistory(clock.now())
+        self._watchers: set[asyncio.Queue[AlertEvent | None]] = set()
+        self._dirty: dict[str, Alert] = {}
+        self._audits: list[AuditDraft] = []
+        self._commit = GroupCommit(self._flush)
+        self._ack_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # Alerts firing at shutdown keep firing (and keep their rollouts' critical flags) until re-evaluated.
+        for alert in await asyncio.to_thread(self._store.load_firing):
+            self._states[alert.key] = AlertState(alert=alert)
+        self._sync_critical()
+        self._commit.start()
+        self._task = asyncio.create_task(self._loop(), name="alert-evaluation")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._commit.stop()
+        await self._webhooks.stop()
+
+    def add_observer(self, observer: AlertObserver) -> None:
+        self._observers.append(observer)
+
+    # -- evaluation ------------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self.evaluate()
+            except Exception:
+                log.exception("alert evaluation failed")
+            await asyncio.sleep(self._sleep_s())
+
+    def _sleep_s(self) -> float:
+        until_due = min(self._next_due.values(), default=float("inf")) - self._clock.now()
+        return max(0.0, min(MAX_SLEEP_S, until_due))
+
+    def evaluate(self) -> None:
+        """Evaluate the rules that are due (new or changed rules at once) and act on the events."""
+        now = self._clock.now()
+        snapshot = self._config.snapshot
+        rules = dict(cast("Mapping[str, AlertRule]", snapshot.section(ALERT) if snapshot else {}))
+        due = {name for name, rule in rules.items() if self._is_due(name, rule, now)}
+        self._next_due = {name: self._next_due.get(name, now) for name in rules}
+        for name in due:
+            self._next_due[name] = now + rules[name].interval_s
+        step = engine.evaluate(rules, due, self._collect(rules, due, now), self._states, now, _new_id)
+        self._states = step.states
+        for event in step.events:
+            self._publish(
+                self._stamp(event), rules.get(event.alert.rule) or self._rules.get(event.alert.rule)
+            )
+        self._rules = rules
+        self._sync_critical()
+        if step.events:
+            self._commit.request()
+
+    def _is_due(self, name: str, rule: AlertRule, now: float) -> bool:
+        if rule != self._rules.get(name):
+            return True  # new or changed: evaluate at once
+        next_due = self._next_due.get(name, now)
+        # A wall clock set back must not postpone a rule by more than its interval.
+        return next_due <= now or next_due > now + rule.interval_s
+
+    def _collect(
+        self, rules: Mapping[str, AlertRule], due: set[str], now: float
+    ) -> dict[AlertKey, float | None]:
+        due_rules = [rules[name] for name in sorted(due)]
+        views: dict[str, RolloutView] = {}
+        if any(rule.metric.per_rollout for rule in due_rules):
+            views = {view.definition.key: view for view in self._rollouts.views()}
+            keep_s = _longest_window(rules.values(), OUTCOME_METRICS)
+            for key, view in views.items():
+                series = (view.state.generation, view.state.phase_started_at)
+                totals = {Version.V1: view.v1.counts, Version.V2: view.v2.counts}
+                self._outcomes.record(key, series, totals, now, keep_s)
+            self._outcomes.retain(views)
+        if any(rule.metric.metric is Metric.EVALUATION_ERRORS for rule in due_rules):
+            keep_s = _longest_window(rules.values(), {Metric.EVALUATION_ERRORS})
+            self._error_history.add(now, self.evaluation_errors.total, keep_s)
+        values: dict[AlertKey, float | None] = {}
+        for rule in due_rules:
+            if not rule.metric.per_rollout:
+                values[(rule.name, DAEMON_WIDE)] = self._daemon_value(rule, now)
+                continue
+            for key, view in views.items():
+                if rule.covers(key):
+                    values[(rule.name, key)] = self._rollout_value(rule, view, now)
+        return values
+
+    def _rollout_value(self, rule: AlertRule, view: RolloutView, now: float) -> float | None:
+        ref = rule.metric
+        if ref.metric is Metric.GATE:
+            return gate_value(view.state.last_decision, ref.gate)
+        totals = self._outcomes.totals(view.definition.key, ref.version, now, rule.window_s)
+        return outcome_value(ref.metric, totals)
+
+    def _daemon_value(self, rule: AlertRule, now: float) -> float | None:
+        metric = rule.metric.metric
+        if metric is Metric.EVALUATION_ERRORS:
+            baseline = self._error_history.baseline(now, rule.window_s) or 0
+            return float(self.evaluation_errors.total - baseline)
+        if metric is Metric.RELOAD_FAILURES:
+            snapshot = self._config.snapshot
+            return float(sum(not s.ok for s in snapshot.sources)) if snapshot else None
+        return self._memory_mb()
+
+    # -- telling the others ----------------------------------------------------------------------------
+
+    def _stamp(self, event: AlertEvent) -> AlertEvent:
+        """Give the changed alert its version, in the event and (while firing) in the engine state."""
+        alert = replace(event.alert, version=self._hlc.now().encode())
+        state = self._states.get(alert.key)
+        if state is not None and state.alert is not None and state.alert.id == alert.id:
+            self._states[alert.key] = replace(state, alert=alert)
+        return replace(event, alert=alert)
+
+    def _publish(self, event: AlertEvent, rule: AlertRule | None) -> None:
+        self._dirty[event.alert.id] = event.alert
+        payload = event_payload(event, self._node_id)
+        log.log(_LOG_LEVELS[event.kind], "%s", _describe(event), extra={"alert_event": payload})
+        for observer in self._observers:
+            try:
+                observer.on_alert_event(event)
+            except Exception:
+                log.exception("alert observer %r failed", observer)
+        for queue in list(self._watchers):
+            if queue.full():  # a watcher this far behind is ended; it can watch again from the current state
+                self._watchers.discard(queue)
+                queue.get_nowait()
+                queue.put_nowait(None)
+            else:
+                queue.put_nowait(event)
+        if rule is not None and event.kind is not AlertEventKind.ACKNOWLEDGED:
+            body = json.dumps(payload, sort_keys=True).encode()
+            for url in rule.webhooks:
+                self._webhooks.send(url, body)
+
+    def _sync_critical(self) -> None:
+        critical = engine.critical_rollouts(self._states)
+        for key in self._critical.keys() - critical.keys():
+            self._rollouts.set_critical_alert(key, None)
+        for key, name in critical.items():
+            if self._critical.get(key) != name:
+                self._rollouts.set_critical_alert(key, name)
+        self._critical = critical
+
+    async def _flush(self) -> None:
+        alerts, audits = list(self._dirty.values()), self._audits
+        self._dirty, self._audits = {}, []
+        if alerts or audits:
+            await asyncio.to_thread(self._store.save, alerts, audits)
+
+    # -- operator API ----------------------------------------------------------------------------------
+
+    def firing(self, rollout: str | None = None) -> list[Alert]:
+        """Alerts firing now, most severe first."""
+        return [a for a in engine.firing(self._states) if rollout is None or a.rollout == rollout]
+
+    async def list_alerts(self, *, firing_only: bool, rollout: str | None, limit: int) -> list[Alert]:
+        """Firing alerts (most severe first) or every stored alert (newest first)."""
+        if firing_only:
+            return self.firing(rollout)[:limit]
+        await self._commit.durable()
+        return await asyncio.to_thread(self._store.find, firing_only=False, rollout=rollout, limit=limit)
+
+    async def acknowledge(self, alert_id: str, actor: str, note: str) -> Alert:
+        """Record who took the alert on; idempotent: the first acknowledgement stands and is returned."""
+        async with self._ack_lock:
+            alert = self._find(alert_id) or await asyncio.to_thread(self._store.get, alert_id)
+            if alert is None:
+                raise NotFoundError(f"alert {alert_id!r} does not exist")
+            if alert.ack_by is None:
+                now = self._clock.now()
+                acknowledged = replace(alert, ack_by=actor, ack_at=now, ack_note=note)
+                event = self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, acknowledged, now))
+                self._audits.append(AuditDraft(now, actor, "alert.acknowledged", f"alert/{alert_id}", note))
+                self._publish(event, None)
+                alert = event.alert
+            await self._commit.durable()
+            return alert
+
+    def _find(self, alert_id: str) -> Alert | None:
+        """An alert held in memory: firing, or changed but not yet written."""
+        for state in self._states.values():
+            if state.alert is not None and state.alert.id == alert_id:
+                return state.alert
+        return self._dirty.get(alert_id)
+
+    def watch(self) -> tuple[list[Alert], asyncio.Queue[AlertEvent | None]]:
+        """The firing alerts and a queue of every later event (None: fell behind, watch again)."""
+        queue: asyncio.Queue[AlertEvent | None] = asyncio.Queue(maxsize=WATCH_QUEUE)
+        self._watchers.add(queue)
+        return self.firing(), queue
+
+    def unwatch(self, queue: asyncio.Queue[AlertEvent | None]) -> None:
+        self._watchers.discard(queue)
+
+    def webhook_stats(self) -> list[WebhookStats]:
+        return self._webhooks.stats()
+
+
+def _longest_window(rules: Iterable[AlertRule], metrics: Iterable[Metric]) -> float:
+    wanted = set(metrics)
+    return max((rule.window_s for rule in rules if rule.metric.metric in wanted), default=0.0)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _describe(event: AlertEvent) -> str:
+    alert = event.alert
+    subject = f"{alert.rule}" + (f" [{alert.rollout}]" if alert.rollout else "")
+    if event.kind is AlertEventKind.ACKNOWLEDGED:
+        return f"alert {subject} acknowledged by {alert.ack_by}: {alert.ack_note or '(no note)'}"
+    return (
+        f"alert {subject} {event.kind.value.lower()} at {alert.severity.value}: "
+        f"{alert.metric} = {alert.value:g} (threshold {alert.threshold:g})"
+    )

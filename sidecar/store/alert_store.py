@@ -1,0 +1,123 @@
+"""SQLite persistence of alerts: one row per episode (firing → resolved), rewritten whole on every change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from sidecar.alerts.model import Alert, AlertStatus, Severity
+from sidecar.hlc import HybridLogicalClock
+from sidecar.store.database import AuditDraft, StateDatabase, insert_audit
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    rollout TEXT NOT NULL,      -- "" for a daemon-wide metric
+    metric TEXT NOT NULL,
+    description TEXT NOT NULL,
+    severity TEXT NOT NULL,     -- info | warning | error | critical
+    status TEXT NOT NULL,       -- firing | resolved
+    fired_at REAL NOT NULL,
+    resolved_at REAL,
+    value REAL NOT NULL,
+    threshold REAL NOT NULL,
+    ack_by TEXT,
+    ack_at REAL,
+    ack_note TEXT,
+    version TEXT NOT NULL       -- HLC timestamp of the last change
+);
+CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, fired_at DESC);
+CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (fired_at DESC);
+"""
+_COLUMNS = (
+    "id, rule, rollout, metric, description, severity, status, fired_at, resolved_at, value, threshold,"
+    " ack_by, ack_at, ack_note, version"
+)
+
+
+class AlertStore:
+    def __init__(self, database: StateDatabase, hlc: HybridLogicalClock) -> None:
+        self._db = database
+        self._hlc = hlc
+        database.ensure_schema(SCHEMA)
+
+    def save(self, alerts: Iterable[Alert], audits: Iterable[AuditDraft]) -> list[Alert]:
+        """Write alerts (with a new version each) and audit entries in one transaction; return the alerts."""
+        saved: list[Alert] = []
+        with self._db.transaction() as conn:
+            for alert in alerts:
+                stored = replace(alert, version=self._hlc.now().encode())
+                conn.execute(
+                    f"INSERT OR REPLACE INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+                    _row(stored),
+                )
+                saved.append(stored)
+            for audit in audits:
+                insert_audit(conn, audit, before=None, after=None, version=self._hlc.now().encode())
+        return saved
+
+    def get(self, alert_id: str) -> Alert | None:
+        with self._db.transaction() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return _alert(row) if row else None
+
+    def load_firing(self) -> list[Alert]:
+        return self.find(firing_only=True, rollout=None, limit=None)
+
+    def find(self, *, firing_only: bool, rollout: str | None, limit: int | None) -> list[Alert]:
+        """Alerts newest first, optionally only firing ones and only one rollout's."""
+        conditions = {"status = ?": AlertStatus.FIRING.value if firing_only else None, "rollout = ?": rollout}
+        wanted = {clause: value for clause, value in conditions.items() if value is not None}
+        query = f"SELECT {_COLUMNS} FROM alerts"
+        if wanted:
+            query += " WHERE " + " AND ".join(wanted)
+        query += " ORDER BY fired_at DESC, id"
+        params: list[Any] = list(wanted.values())
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        with self._db.transaction() as conn:
+            rows = conn.execute(query, params).fetchall()
+        return [_alert(row) for row in rows]
+
+
+def _row(alert: Alert) -> tuple[Any, ...]:
+    return (
+        alert.id,
+        alert.rule,
+        alert.rollout,
+        alert.metric,
+        alert.description,
+        alert.severity.value,
+        alert.status.value,
+        alert.fired_at,
+        alert.resolved_at,
+        alert.value,
+        alert.threshold,
+        alert.ack_by,
+        alert.ack_at,
+        alert.ack_note,
+        alert.version,
+    )
+
+
+def _alert(row: tuple[Any, ...]) -> Alert:
+    return Alert(
+        id=row[0],
+        rule=row[1],
+        rollout=row[2],
+        metric=row[3],
+        description=row[4],
+        severity=Severity(row[5]),
+        status=AlertStatus(row[6]),
+        fired_at=row[7],
+        resolved_at=row[8],
+        value=row[9],
+        threshold=row[10],
+        ack_by=row[11],
+        ack_at=row[12],
+        ack_note=row[13],
+        version=row[14],
+    )
