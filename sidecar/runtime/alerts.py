@@ -10,7 +10,6 @@ on the event loop, so no locks are needed, and nothing here waits on a webhook.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.sections import ALERT
 from sidecar.store.snapshot import Snapshot
+from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger("sidecar.alerts")
 
@@ -143,10 +143,7 @@ class AlertRuntime:
         self._task = asyncio.create_task(self._loop(), name="alert-evaluation")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self._commit.stop()
         await self._webhooks.stop()
 

@@ -14,7 +14,6 @@ individual events, and runs the pure analysis in a worker thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -46,6 +45,7 @@ from sidecar.store.config_store import ConfigStore
 from sidecar.store.experiment_store import ExperimentStore, ExposureRow, FeedbackRow
 from sidecar.store.sections import EXPERIMENT
 from sidecar.store.snapshot import Snapshot
+from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +157,7 @@ class ExperimentRuntime:
         self._task = asyncio.create_task(self._flush_exposures(), name="experiment-exposures")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self._commit.stop()
 
     async def _flush_exposures(self) -> None:

@@ -8,9 +8,10 @@ collection is released when that write commits. One fsync thus acknowledges a wh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,7 @@ class GroupCommit:
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self._flush_now()  # whatever is still pending goes to disk before shutdown
 
     def request(self) -> None:

@@ -8,7 +8,6 @@ one group commit before acknowledging it. Everything runs on the event loop, so 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.rollout_store import AuditRow, BucketRow, RolloutStore
 from sidecar.sync.merge import adopt_shared, fleet_window, state_rank
+from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,7 @@ class RolloutRuntime:
         self._task = asyncio.create_task(self._loop(), name="rollout-policy")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self._commit.stop()
 
     def add_observer(self, observer: RolloutObserver) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from sidecar.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 Post = Callable[[str, bytes, float], Awaitable[int]]
@@ -84,12 +86,7 @@ class WebhookSender:
 
     async def stop(self) -> None:
         """Cancel every worker; undelivered bodies are lost (alerts themselves are in the database)."""
-        tasks = [endpoint.task for endpoint in self._endpoints.values() if endpoint.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*(endpoint.task for endpoint in self._endpoints.values()))
 
     async def _work(self, endpoint: _Endpoint) -> None:
         while True:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -41,6 +40,7 @@ from sidecar.store.experiment_store import ExperimentStore
 from sidecar.store.rollout_store import RolloutStore
 from sidecar.sync.service import SyncService
 from sidecar.sync.settings import SyncSettings
+from sidecar.tasks import cancel_and_wait
 from sidecar.telemetry import TelemetrySettings, setup_telemetry
 from sidecar.v1 import admin_pb2, alerts_pb2, evaluation_pb2, experiment_pb2, routing_pb2
 
@@ -287,10 +287,7 @@ class Daemon:
         self.notifier.stopping("draining in-flight calls")
         await self.health.shutdown()
         await self.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         await self.alerts.stop()
         if self.sync is not None:
             await self.sync.stop()

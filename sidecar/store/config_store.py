@@ -8,7 +8,6 @@ snapshot in place.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from sidecar.store.snapshot import (
     compile_database,
 )
 from sidecar.store.sources import ConfigDirectory
+from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,7 @@ class ConfigStore:
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
     def add_reload_listener(self, listener: Callable[[bool], None]) -> None:
         """Called after every reload with whether every source is loaded cleanly (metrics, alerts)."""
