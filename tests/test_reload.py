@@ -65,6 +65,8 @@ def test_broken_edit_keeps_last_good_version_and_reports_file_and_line(daemon: D
     assert variant(daemon, "switch") == "off"
     # Already serving: a later broken edit degrades status but keeps the daemon in service.
     assert daemon.health() == health_pb2.HealthCheckResponse.SERVING
+    problems = wait_for(lambda: status(daemon).health_problems.get("config-reload"), timeout=3)
+    assert f"{path}:4: invalid JSON" in problems
 
 
 def test_invalid_flag_is_rejected_with_its_line(daemon: Daemon) -> None:
@@ -130,6 +132,7 @@ def test_broken_config_at_start_is_not_serving(config_dir: Path, state_dir: Path
         assert not sources[str(config_dir / "bad.yaml")].ok
         assert sources[str(config_dir / "bad.yaml")].errors[0].startswith(f"{config_dir / 'bad.yaml'}:")
         assert not status(daemon).serving
+        assert f"{config_dir / 'bad.yaml'}:" in status(daemon).health_problems["config"]
         # Fixing the file brings the daemon into service.
         (config_dir / "bad.yaml").write_text("flags: {}\n")
         wait_for(lambda: daemon.health() == health_pb2.HealthCheckResponse.SERVING, timeout=5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import grpc
@@ -70,12 +71,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         environment: str,
         started_at: float,
         sync: SyncStatusSource | None = None,
+        health_problems: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self._store = store
         self._db = database
         self._auth = auth
         self._node_id = node_id
         self._environment = environment
+        self._health_problems = health_problems
         self._started_at = started_at
         self._sync = sync
 
@@ -138,6 +141,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             node_id=self._node_id,
             environment=self._environment,
             version=sidecar.__version__,
+            health_problems=self._health_problems(),
         )
         if self._sync is not None:
             response.peers.extend(self._sync.peer_messages())

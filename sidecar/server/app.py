@@ -143,6 +143,8 @@ class Daemon:
             if settings.sync is not None
             else None
         )
+        if self.sync is not None:
+            self.observability.watch_sync(self.sync.metrics)
         self.alerts = AlertRuntime(
             self.store,
             self.rollouts,
@@ -164,6 +166,7 @@ class Daemon:
             [
                 ComponentCheck("config", self._config_problem),
                 ComponentCheck("database", self._database_problem),
+                ComponentCheck("config-reload", self._reload_problem, critical=False),
                 ComponentCheck("policy-loop", self._policy_problem),
                 ComponentCheck("telemetry-exporter", self.observability.exporter_problem, critical=False),
             ],
@@ -179,6 +182,14 @@ class Daemon:
             broken = [str(p) for s in snapshot.sources for p in s.problems if s.path != "database"]
             return "configuration never loaded cleanly: " + "; ".join(broken)
         return None
+
+    def _reload_problem(self) -> str | None:
+        # After a clean start a broken edit degrades but does not stop serving: the last good version serves.
+        snapshot = self.store.snapshot
+        if snapshot is None or not snapshot.complete:
+            return None
+        failing = [str(problem) for source in snapshot.sources for problem in source.problems]
+        return "last edit rejected, last good version serving: " + "; ".join(failing) if failing else None
 
     def _revision(self) -> int | None:
         snapshot = self.store.snapshot
@@ -234,6 +245,7 @@ class Daemon:
                 self.settings.environment,
                 self.started_at,
                 sync=self.sync,
+                health_problems=lambda: dict(self.health.problems),
             ),
             ADMIN_SERVICE,
         )
@@ -276,6 +288,8 @@ class Daemon:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
             await self.health.update()
             self.notifier.status(self._status_line())
+            if self.sync is not None:
+                self.sync.peer_messages()  # refreshes the per-peer lag the metrics exporter reads
 
     async def reload(self) -> None:
         self.notifier.reloading("reloading configuration")

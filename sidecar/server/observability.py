@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.metrics import CallbackOptions, Observation
 
 from sidecar.alerts.model import AlertEvent, Severity, alert_fields
 from sidecar.evaluation.model import Resolution
@@ -23,6 +24,7 @@ from sidecar.rollout.state import RolloutState, RolloutStatus
 from sidecar.rollout.transitions import AuditEvent, AuditKind
 from sidecar.runtime.rollouts import OutcomeReport
 from sidecar.store.snapshot import Snapshot
+from sidecar.sync.metrics import SyncMetrics
 from sidecar.telemetry import (
     DECISIONS_LOGGER,
     RolloutGauge,
@@ -172,6 +174,45 @@ class DaemonTelemetry:
         attributes["alert.event"] = event.kind.value
         body = f"alert {alert.rule} {event.kind.value.lower()} at {alert.severity.value}"
         self._telemetry.emit_event("sidecar.alert", body, attributes, ALERT_SEVERITIES[alert.severity])
+
+    # -- peer sync -------------------------------------------------------------------------------------
+
+    def watch_sync(self, metrics: SyncMetrics) -> None:
+        """Export the sync layer's counters; read on the exporter thread (plain integers and a dict copy)."""
+        meter = self._telemetry.meter
+
+        def directions(*pairs: tuple[str, str]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+            return lambda _: [
+                Observation(getattr(metrics, field), {"direction": label}) for label, field in pairs
+            ]
+
+        meter.create_observable_counter(
+            "sidecar.sync.bytes",
+            [directions(("sent", "bytes_sent"), ("received", "bytes_received"))],
+            unit="By",
+            description="Bytes exchanged with peers.",
+        )
+        meter.create_observable_counter(
+            "sidecar.sync.entries",
+            [
+                directions(
+                    ("sent", "entries_sent"), ("received", "entries_received"), ("applied", "entries_applied")
+                )
+            ],
+            unit="{entry}",
+            description="Replicated entries sent, received, and received that changed this node.",
+        )
+        meter.create_observable_gauge(
+            "sidecar.sync.lag",
+            [
+                lambda _: [
+                    Observation(lag, {"peer.node_id": node})
+                    for node, lag in dict(metrics.lag_seconds).items()
+                ]
+            ],
+            unit="s",
+            description="Age of the oldest change queued for each peer.",
+        )
 
     def exporter_problem(self) -> str | None:
         reachable = self._telemetry.exporter_reachable()

@@ -94,7 +94,14 @@ class SourceStatus(_message.Message):
     def __init__(self, path: _Optional[str] = ..., ok: _Optional[bool] = ..., errors: _Optional[_Iterable[str]] = ..., checked_at: _Optional[float] = ..., flag_count: _Optional[int] = ...) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("revision", "sources", "flag_count", "uptime_seconds", "node_id", "environment", "version", "serving", "rollout_count", "peers", "sync_digest")
+    __slots__ = ("revision", "sources", "flag_count", "uptime_seconds", "node_id", "environment", "version", "serving", "rollout_count", "peers", "sync_digest", "health_problems")
+    class HealthProblemsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     REVISION_FIELD_NUMBER: _ClassVar[int]
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     FLAG_COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +113,7 @@ class GetStatusResponse(_message.Message):
     ROLLOUT_COUNT_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
     SYNC_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     revision: int
     sources: _containers.RepeatedCompositeFieldContainer[SourceStatus]
     flag_count: int
@@ -117,7 +125,8 @@ class GetStatusResponse(_message.Message):
     rollout_count: int
     peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
     sync_digest: str
-    def __init__(self, revision: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., flag_count: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., node_id: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., serving: _Optional[bool] = ..., rollout_count: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., sync_digest: _Optional[str] = ...) -> None: ...
+    health_problems: _containers.ScalarMap[str, str]
+    def __init__(self, revision: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceStatus, _Mapping]]] = ..., flag_count: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., node_id: _Optional[str] = ..., environment: _Optional[str] = ..., version: _Optional[str] = ..., serving: _Optional[bool] = ..., rollout_count: _Optional[int] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., sync_digest: _Optional[str] = ..., health_problems: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class PeerStatus(_message.Message):
     __slots__ = ("node_id", "address", "connected", "outgoing", "last_contact", "lag_seconds", "entries_behind", "bytes_sent", "bytes_received", "entries_sent", "entries_received", "last_error")
