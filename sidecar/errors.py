@@ -15,7 +15,6 @@ class ErrorCode(StrEnum):
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
     FAILED_PRECONDITION = "FAILED_PRECONDITION"
     UNAUTHENTICATED = "UNAUTHENTICATED"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
     RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
     UNAVAILABLE = "UNAVAILABLE"
     INTERNAL = "INTERNAL"
@@ -45,10 +44,6 @@ class FailedPreconditionError(SidecarError):
 
 class UnauthenticatedError(SidecarError):
     code = ErrorCode.UNAUTHENTICATED
-
-
-class PermissionDeniedError(SidecarError):
-    code = ErrorCode.PERMISSION_DENIED
 
 
 class ResourceExhaustedError(SidecarError):

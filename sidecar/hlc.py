@@ -29,9 +29,6 @@ class Timestamp:
         return cls(int(wall), int(counter), node)
 
 
-ZERO = Timestamp(0, 0, "")
-
-
 class HybridLogicalClock:
     """Thread-safe HLC for one node."""
 

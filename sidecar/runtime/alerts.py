@@ -147,9 +147,6 @@ class AlertRuntime:
         await self._commit.stop()
         await self._webhooks.stop()
 
-    def add_observer(self, observer: AlertObserver) -> None:
-        self._observers.append(observer)
-
     # -- evaluation ------------------------------------------------------------------------------------
 
     async def _loop(self) -> None:

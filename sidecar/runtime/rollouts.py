@@ -135,9 +135,6 @@ class RolloutRuntime:
         await cancel_and_wait(self._task)
         await self._commit.stop()
 
-    def add_observer(self, observer: RolloutObserver) -> None:
-        self._observers.append(observer)
-
     def set_critical_alert(self, rollout_key: str, alert_name: str | None) -> None:
         """A firing critical alert naming the rollout (None when it resolved); the next tick acts on it."""
         if alert_name is None:

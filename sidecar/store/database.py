@@ -84,11 +84,6 @@ class StateDatabase:
             self._conn.execute("PRAGMA busy_timeout=10000")
             self._conn.executescript(SCHEMA)
 
-    @property
-    def sqlite(self) -> sqlite_utils.Database:
-        """The sqlite-utils handle, for other tables' adapters. Use inside :meth:`transaction`."""
-        return self._db
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run statements atomically; committed (and fsynced) on exit, rolled back on error."""
@@ -200,17 +195,6 @@ class StateDatabase:
         return previous
 
     # -- audit -----------------------------------------------------------------------------------------
-
-    def append_audit(
-        self,
-        audit: AuditDraft,
-        *,
-        before: Mapping[str, Any] | None,
-        after: Mapping[str, Any] | None,
-        hlc: HybridLogicalClock,
-    ) -> None:
-        with self.transaction() as conn:
-            insert_audit(conn, audit, before=before, after=after, version=hlc.now().encode())
 
     def list_audit(self, limit: int, target: str | None = None) -> list[AuditRecord]:
         query = "SELECT id, ts, actor, action, target, before, after, reason, version FROM audit"
