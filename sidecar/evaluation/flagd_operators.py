@@ -45,7 +45,10 @@ def _version(value: Any) -> Version | None:
 
 def _sem_ver(args: Sequence[Compiled]) -> Rule:
     version_rule, operator_arg, target_rule = args[0].rule, args[1], args[2].rule
-    if operator_arg.constant and operator_arg.value not in COMPARATORS:
+    # A constant operator must be a known one; a list or object literal is no operator at all.
+    if operator_arg.constant and not (
+        isinstance(operator_arg.value, str) and operator_arg.value in COMPARATORS
+    ):
         raise InvalidRuleError(f"sem_ver operator must be one of {', '.join(COMPARATORS)}")
     operator_rule = operator_arg.rule
 

@@ -149,3 +149,18 @@ def test_shared_evaluator_problem_is_reported_once() -> None:
         {"a": flag({"$ref": "bad"}), "b": flag({"$ref": "bad"})}, **{"$evaluators": {"bad": {"nope": 1}}}
     )
     assert [message for _, message in problems] == ["unknown operator 'nope'"]
+
+
+@pytest.mark.parametrize("operator", [[None, [], None], {"a": 1}, 3], ids=["list", "object", "number"])
+def test_sem_ver_with_a_non_string_operator_is_a_config_problem(operator: object) -> None:
+    # Found by hypothesis: an unhashable literal used to crash the compiler with TypeError.
+    with pytest.raises(ConfigError, match="sem_ver operator"):
+        compile_flag_definition(
+            "f",
+            {
+                "state": "ENABLED",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "off",
+                "targeting": {"if": [{"sem_ver": [{"var": "v"}, operator, "1.0.0"]}, "on", "off"]},
+            },
+        )
