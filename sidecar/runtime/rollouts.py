@@ -39,6 +39,7 @@ from sidecar.stats.compare import VersionComparison, VersionSample, compare_vers
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.rollout_store import AuditRow, BucketRow, RolloutStore
+from sidecar.store.snapshot import Snapshot
 from sidecar.sync.merge import adopt_shared, fleet_window, state_rank
 from sidecar.tasks import cancel_and_wait
 
@@ -144,21 +145,24 @@ class RolloutRuntime:
 
     # -- hot path --------------------------------------------------------------------------------------
 
-    def route(self, rollout_key: str, stickiness_value: str | None) -> tuple[RouteDecision, int, int]:
-        """Version for one request, with the rollout's generation and the config revision."""
+    def route(
+        self, rollout_key: str, unit_of: Callable[[str], str | None]
+    ) -> tuple[RouteDecision, str | None, int, int]:
+        """Version for one request: the decision, the unit (``unit_of`` reads the rollout's stickiness
+        attribute from the request), the rollout's generation and the config revision."""
+        snapshot, definition = self._definition(rollout_key)
+        unit = unit_of(definition.stickiness)
+        now = self._clock.now()
+        state = self._states.get(rollout_key) or self._adopt(definition, now)
+        decision = route(definition, state, state.breaker, unit, self._draw(), now)
+        return decision, unit, state.generation, snapshot.revision
+
+    def _definition(self, rollout_key: str) -> tuple[Snapshot, RolloutDefinition]:
         snapshot = self._config.require_snapshot()
         definition = snapshot.rollouts.get(rollout_key)
         if definition is None:
             raise NotFoundError(f"rollout {rollout_key!r} does not exist")
-        state = self._states.get(rollout_key) or self._adopt(definition, self._clock.now())
-        decision = route(definition, state, state.breaker, stickiness_value, self._draw(), self._clock.now())
-        return decision, state.generation, snapshot.revision
-
-    def stickiness_attribute(self, rollout_key: str) -> str:
-        definition = self._config.require_snapshot().rollouts.get(rollout_key)
-        if definition is None:
-            raise NotFoundError(f"rollout {rollout_key!r} does not exist")
-        return definition.stickiness
+        return snapshot, definition
 
     async def report(self, outcomes: Sequence[OutcomeReport]) -> tuple[int, int]:
         """Record a batch (all or nothing); returns (accepted, stale) once it is on disk."""
@@ -296,9 +300,7 @@ class RolloutRuntime:
         self, rollout_key: str, action: Callable[[RolloutDefinition, RolloutState, float], Transition]
     ) -> RolloutState:
         """Apply a manual transition (pause, promote...) and return the state once it is durable."""
-        definition = self._config.require_snapshot().rollouts.get(rollout_key)
-        if definition is None:
-            raise NotFoundError(f"rollout {rollout_key!r} does not exist")
+        _, definition = self._definition(rollout_key)
         now = self._clock.now()
         state = self._states.get(rollout_key) or self._adopt(definition, now)
         after, event = action(definition, state, now)
@@ -311,9 +313,7 @@ class RolloutRuntime:
     # -- views -----------------------------------------------------------------------------------------
 
     def view(self, rollout_key: str) -> RolloutView:
-        definition = self._config.require_snapshot().rollouts.get(rollout_key)
-        if definition is None:
-            raise NotFoundError(f"rollout {rollout_key!r} does not exist")
+        _, definition = self._definition(rollout_key)
         now = self._clock.now()
         state = self._states.get(rollout_key) or self._adopt(definition, now)
         window = self._fleet_window(rollout_key, state)

@@ -94,9 +94,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
         self, request: pb.RouteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RouteResponse:
         check_rollout_key(request.rollout_key)
-        attribute = self._runtime.stickiness_attribute(request.rollout_key)
-        unit = stickiness_value(request.context, attribute)
-        decision, generation, revision = self._runtime.route(request.rollout_key, unit)
+        decision, unit, generation, revision = self._runtime.route(
+            request.rollout_key, lambda attribute: stickiness_value(request.context, attribute)
+        )
         response = pb.RouteResponse(
             version=VERSIONS[decision.version],
             phase=decision.phase,
