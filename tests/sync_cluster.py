@@ -12,7 +12,15 @@ import grpc
 import yaml
 
 from sidecar.server.convert import to_struct
-from sidecar.v1 import admin_pb2, admin_pb2_grpc, evaluation_pb2, evaluation_pb2_grpc, routing_pb2_grpc
+from sidecar.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    alerts_pb2,
+    alerts_pb2_grpc,
+    evaluation_pb2,
+    evaluation_pb2_grpc,
+    routing_pb2_grpc,
+)
 from sidecar.v1 import routing_pb2 as rpb
 from tests.daemon import Daemon, free_port
 
@@ -144,6 +152,17 @@ class Member:
             for _ in range(count)
         ]
         stub.ReportOutcomes(rpb.ReportOutcomesRequest(outcomes=outcomes), timeout=10)
+
+    def alerts(self) -> list[alerts_pb2.Alert]:
+        """Every alert this sidecar holds, newest first."""
+        stub = alerts_pb2_grpc.AlertServiceStub(self.channel())
+        request = alerts_pb2.ListAlertsRequest(filter=alerts_pb2.ALERT_FILTER_ALL)
+        return list(stub.ListAlerts(request, metadata=self.daemon.auth(), timeout=5).alerts)
+
+    def acknowledge(self, alert_id: str, actor: str, note: str) -> alerts_pb2.Alert:
+        stub = alerts_pb2_grpc.AlertServiceStub(self.channel())
+        request = alerts_pb2.AcknowledgeAlertRequest(id=alert_id, note=note)
+        return stub.AcknowledgeAlert(request, metadata=self.daemon.auth(actor), timeout=5).alert
 
     def connected_nodes(self) -> set[str]:
         return {p.node_id for p in self.status().peers if p.connected}

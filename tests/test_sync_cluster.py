@@ -11,9 +11,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 
 from sidecar.sync.auth import AUTH_HEADER
 from sidecar.sync.service import SERVICE_NAME
+from sidecar.v1 import alerts_pb2 as apb
 from sidecar.v1 import routing_pb2 as rpb
 from sidecar.v1 import sync_pb2
 from tests.daemon import Daemon, free_port, wait_for
@@ -148,6 +150,43 @@ def test_partitioned_halves_written_on_both_sides_heal_to_identical_state(cluste
     assert len({tuple(sorted(m.flags().items())) for m in cluster.members}) == 1
     counts = {(m.rollout().v2.requests, m.rollout().phase_started_at) for m in cluster.members}
     assert len(counts) == 1
+
+
+ALWAYS_FIRING = {
+    "alerts": {
+        "memory-in-use": {"metric": "memory_rss_mb", "thresholds": {"warning": 1}, "interval": "200ms"}
+    }
+}
+
+
+def test_an_alert_acknowledged_on_one_sidecar_is_acknowledged_on_every_sidecar(cluster: Cluster) -> None:
+    *early, late = cluster.members
+    for member in early:
+        (member.daemon.config_dir / "alerts.yaml").write_text(yaml.safe_dump(ALWAYS_FIRING))
+    wait_for(lambda: all(m.alerts() for m in early), timeout=10)
+    ids = {m.node_id: m.alerts()[0].id for m in early}
+    assert len(set(ids.values())) == len(early)  # one alert per sidecar, each with its own id
+    taken = early[0].acknowledge(ids["node-0"], "alice", "on it")
+
+    def acknowledged_by_alice(member: Member) -> bool:
+        alerts = member.alerts()
+        return bool(alerts) and (alerts[0].ack_by, alerts[0].ack_at, alerts[0].ack_note) == (
+            "alice",
+            taken.ack_at,
+            "on it",
+        )
+
+    assert time_until(lambda: all(acknowledged_by_alice(m) for m in early), timeout=1.0) < 1.0
+    # A sidecar whose alert fires shortly after the acknowledgement was made takes it on as well.
+    (late.daemon.config_dir / "alerts.yaml").write_text(yaml.safe_dump(ALWAYS_FIRING))
+    wait_for(lambda: acknowledged_by_alice(late), timeout=10)
+    # A later acknowledgement of the same incident elsewhere does not change who took it on, anywhere.
+    assert early[2].acknowledge(ids["node-2"], "bob", "me too").ack_by == "alice"
+    wait_for(cluster.converged, timeout=10)
+    assert all(acknowledged_by_alice(m) for m in cluster.members)
+    for member in cluster.members:
+        (member.daemon.config_dir / "alerts.yaml").unlink()
+    wait_for(lambda: not any(m.alerts()[0].status == apb.ALERT_STATUS_FIRING for m in cluster.members), 10)
 
 
 def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ values from the daemon's components, holds the engine's state, makes alert chang
 commit, and tells the others: the rollout policy (a firing critical alert naming a rollout rolls it back),
 webhooks, WatchAlerts streams, observers (e.g. OpenTelemetry) and the ``sidecar.alerts`` log. Everything runs
 on the event loop, so no locks are needed, and nothing here waits on a webhook.
+
+Acknowledgements are shared with the group (:mod:`sidecar.alerts.acks`): each one made here is handed to the
+ack listeners (peer sync) once durable, and one made elsewhere (:meth:`AlertRuntime.merge_remote_acks`)
+acknowledges the local episode it covers, or waits for that episode to fire for up to ``ACK_SKEW_S``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,18 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol, cast
 
 from sidecar.alerts import engine
+from sidecar.alerts.acks import (
+    ACK_SKEW_S,
+    Acknowledgement,
+    acknowledged,
+    acknowledgement_of,
+    covered_episode,
+)
 from sidecar.alerts.engine import AlertState
 from sidecar.alerts.metrics import CumulativeHistory, OutcomeWindows, gate_value, outcome_value
 from sidecar.alerts.model import (
@@ -63,6 +74,10 @@ class AlertObserver(Protocol):
     """Told of every alert event (fired, escalated, resolved, acknowledged); must not block."""
 
     def on_alert_event(self, event: AlertEvent) -> None: ...
+
+
+AckListener = Callable[[Sequence[Acknowledgement]], None]
+"""Told of acknowledgements once they are durable (made here or merged from a peer); must not block."""
 
 
 class EvaluationErrorCounter:
@@ -128,6 +143,9 @@ class AlertRuntime:
         self._watchers: set[asyncio.Queue[AlertEvent | None]] = set()
         self._dirty: dict[str, Alert] = {}
         self._audits: list[AuditDraft] = []
+        self._new_acks: dict[str, tuple[Acknowledgement, str | None]] = {}  # to store, with what each covers
+        self._pending_acks: dict[AlertKey, list[Acknowledgement]] = {}  # from peers, no local episode yet
+        self._ack_listeners: list[AckListener] = []
         self._commit = GroupCommit(self._flush)
         self._ack_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -138,6 +156,9 @@ class AlertRuntime:
         # Alerts firing at shutdown keep firing (and keep their rollouts' critical flags) until re-evaluated.
         for alert in await asyncio.to_thread(self._store.load_firing):
             self._states[alert.key] = AlertState(alert=alert)
+        since = self._clock.now() - ACK_SKEW_S
+        for ack in await asyncio.to_thread(self._store.acks_since, since, uncovered_only=True):
+            self._pending_acks.setdefault(ack.key, []).append(ack)
         self._sync_critical()
         self._commit.start()
         self._task = asyncio.create_task(self._loop(), name="alert-evaluation")
@@ -176,6 +197,8 @@ class AlertRuntime:
             self._publish(
                 self._stamp(event), rules.get(event.alert.rule) or self._rules.get(event.alert.rule)
             )
+        if self._pending_acks:
+            self._cover_pending([e.alert.key for e in step.events if e.kind is AlertEventKind.FIRED], now)
         self._rules = rules
         self._sync_critical()
         if step.events:
@@ -272,10 +295,68 @@ class AlertRuntime:
         self._critical = critical
 
     async def _flush(self) -> None:
-        alerts, audits = list(self._dirty.values()), self._audits
-        self._dirty, self._audits = {}, []
-        if alerts or audits:
-            await asyncio.to_thread(self._store.save, alerts, audits)
+        alerts, audits, acks = list(self._dirty.values()), self._audits, list(self._new_acks.values())
+        self._dirty, self._audits, self._new_acks = {}, [], {}
+        if alerts or audits or acks:
+            await asyncio.to_thread(self._store.save, alerts, audits, acks)
+        if acks:
+            for listener in self._ack_listeners:
+                listener([ack for ack, _ in acks])
+
+    # -- acknowledgements shared with the group --------------------------------------------------------
+
+    def add_ack_listener(self, listener: AckListener) -> None:
+        self._ack_listeners.append(listener)
+
+    async def merge_remote_acks(self, acks: Sequence[Acknowledgement]) -> None:
+        """Store acknowledgements made on other sidecars and apply each to the local episode it covers."""
+        async with self._ack_lock:
+            now = self._clock.now()
+            for ack in acks:
+                stored = await asyncio.to_thread(self._store.episodes, ack.key, ack.at)
+                episode = covered_episode(ack, self._with_held(stored))
+                if episode is not None:
+                    self._apply_ack(episode, ack, now)
+                elif ack.at >= now - ACK_SKEW_S:  # its episode may not have fired here yet
+                    self._pending_acks.setdefault(ack.key, []).append(ack)
+                self._new_acks[ack.alert_id] = (ack, episode.id if episode is not None else None)
+            await self._commit.durable()
+
+    async def acks_since(self, since: float) -> list[Acknowledgement]:
+        await self._commit.durable()
+        return await asyncio.to_thread(self._store.acks_since, since)
+
+    async def read_acks(self, alert_ids: Sequence[str]) -> list[Acknowledgement]:
+        await self._commit.durable()
+        return await asyncio.to_thread(self._store.read_acks, alert_ids)
+
+    def _with_held(self, stored: Iterable[Alert]) -> list[Alert]:
+        """Stored episodes plus those held in memory (firing, or changed but not yet written; newer)."""
+        episodes = {alert.id: alert for alert in stored}
+        episodes.update(self._dirty)
+        episodes.update((s.alert.id, s.alert) for s in self._states.values() if s.alert is not None)
+        return list(episodes.values())
+
+    def _cover_pending(self, fired: Iterable[AlertKey], now: float) -> None:
+        """Apply acknowledgements that arrived before the episode they cover fired here; forget those too old
+        to cover any episode that fires from now on."""
+        for key in fired:
+            for ack in sorted(self._pending_acks.pop(key, []), key=lambda a: (a.at, a.alert_id)):
+                alert = self._states[key].alert
+                if alert is not None and covered_episode(ack, [alert]) is not None:
+                    self._apply_ack(alert, ack, now)
+                    self._new_acks[ack.alert_id] = (ack, alert.id)
+                    self._commit.request()
+        for key, acks in list(self._pending_acks.items()):
+            if recent := [a for a in acks if a.at >= now - ACK_SKEW_S]:
+                self._pending_acks[key] = recent
+            else:
+                del self._pending_acks[key]
+
+    def _apply_ack(self, alert: Alert, ack: Acknowledgement, now: float) -> None:
+        updated = acknowledged(alert, ack)
+        if updated is not None:
+            self._publish(self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, updated, now)), None)
 
     # -- operator API ----------------------------------------------------------------------------------
 
@@ -298,9 +379,10 @@ class AlertRuntime:
                 raise NotFoundError(f"alert {alert_id!r} does not exist")
             if alert.ack_by is None:
                 now = self._clock.now()
-                acknowledged = replace(alert, ack_by=actor, ack_at=now, ack_note=note)
-                event = self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, acknowledged, now))
+                taken = replace(alert, ack_by=actor, ack_at=now, ack_note=note)
+                event = self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, taken, now))
                 self._audits.append(AuditDraft(now, actor, "alert.acknowledged", f"alert/{alert_id}", note))
+                self._new_acks[alert_id] = (acknowledgement_of(event.alert, event.alert.version), alert_id)
                 self._publish(event, None)
                 alert = event.alert
             await self._commit.durable()

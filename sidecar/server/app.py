@@ -130,21 +130,6 @@ class Daemon:
             tick_seconds=settings.tick_seconds,
             observers=[self.observability],
         )
-        # TODO(alerts): replicate alert acknowledgements too, as one more merge kind in sidecar/sync/merge.py.
-        self.sync = (
-            SyncService(
-                settings.sync,
-                database=self.database,
-                hlc=self.hlc,
-                clock=self.clock,
-                config=self.store,
-                runtime=self.rollouts,
-            )
-            if settings.sync is not None
-            else None
-        )
-        if self.sync is not None:
-            self.observability.watch_sync(self.sync.metrics)
         self.alerts = AlertRuntime(
             self.store,
             self.rollouts,
@@ -154,6 +139,21 @@ class Daemon:
             self.node_id,
             observers=[self.observability],
         )
+        self.sync = (
+            SyncService(
+                settings.sync,
+                database=self.database,
+                hlc=self.hlc,
+                clock=self.clock,
+                config=self.store,
+                runtime=self.rollouts,
+                alerts=self.alerts,
+            )
+            if settings.sync is not None
+            else None
+        )
+        if self.sync is not None:
+            self.observability.watch_sync(self.sync.metrics)
         self.experiments = ExperimentRuntime(self.store, ExperimentStore(self.database), self.clock, context)
         self.server = grpc.aio.server(
             options=SERVER_OPTIONS, interceptors=[self.telemetry.server_interceptor()]
@@ -216,10 +216,10 @@ class Daemon:
     async def start(self) -> None:
         await self.store.start()
         await self.rollouts.start()
-        if self.sync is not None:
+        await self.alerts.start()
+        if self.sync is not None:  # after the runtimes it hands remote changes to
             await self.sync.start()
         await self.experiments.start()
-        await self.alerts.start()
         add_service(
             self.server,
             EvaluationServicer(
@@ -302,9 +302,9 @@ class Daemon:
         await self.health.shutdown()
         await self.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
         await cancel_and_wait(*self._tasks)
-        await self.alerts.stop()
         if self.sync is not None:
             await self.sync.stop()
+        await self.alerts.stop()
         await self.rollouts.stop()
         await self.experiments.stop()
         await self.store.stop()

@@ -1,4 +1,5 @@
-"""SQLite persistence of alerts: one row per episode (firing → resolved), rewritten whole on every change."""
+"""SQLite persistence of alerts (one row per episode, firing → resolved, rewritten whole on every change) and
+of the acknowledgements the group shares (one row each, immutable but for which local alert it covers)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sidecar.alerts.model import Alert, AlertStatus, Severity
+from sidecar.alerts.acks import ACK_SKEW_S, Acknowledgement
+from sidecar.alerts.model import Alert, AlertKey, AlertStatus, Severity
 from sidecar.hlc import HybridLogicalClock
 from sidecar.store.database import AuditDraft, StateDatabase, insert_audit
 
@@ -30,7 +32,20 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, fired_at DESC);
 CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (fired_at DESC);
+CREATE INDEX IF NOT EXISTS alerts_by_instance ON alerts (rule, rollout, fired_at);
+CREATE TABLE IF NOT EXISTS alert_acks (
+    alert_id TEXT PRIMARY KEY,  -- the alert acknowledged where the acknowledgement was made
+    rule TEXT NOT NULL,
+    rollout TEXT NOT NULL,
+    at REAL NOT NULL,
+    by TEXT NOT NULL,
+    note TEXT NOT NULL,
+    version TEXT NOT NULL,      -- HLC timestamp of the acknowledgement
+    covers TEXT                 -- the local alert it covers; NULL while none does (yet)
+);
+CREATE INDEX IF NOT EXISTS alert_acks_by_time ON alert_acks (at);
 """
+_ACK_COLUMNS = "alert_id, rule, rollout, at, by, note, version"
 _COLUMNS = (
     "id, rule, rollout, metric, description, severity, status, fired_at, resolved_at, value, threshold,"
     " ack_by, ack_at, ack_note, version"
@@ -43,10 +58,21 @@ class AlertStore:
         self._hlc = hlc
         database.ensure_schema(SCHEMA)
 
-    def save(self, alerts: Iterable[Alert], audits: Iterable[AuditDraft]) -> list[Alert]:
-        """Write alerts (with a new version each) and audit entries in one transaction; return the alerts."""
+    def save(
+        self,
+        alerts: Iterable[Alert],
+        audits: Iterable[AuditDraft],
+        acks: Iterable[tuple[Acknowledgement, str | None]] = (),
+    ) -> list[Alert]:
+        """Write alerts (with a new version each), audit entries and acknowledgements (with the local alert
+        each covers, if any) in one transaction; return the alerts."""
         saved: list[Alert] = []
         with self._db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO alert_acks ({_ACK_COLUMNS}, covers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (alert_id) DO UPDATE SET covers = COALESCE(alert_acks.covers, excluded.covers)",
+                [(*_ack_row(ack), covers) for ack, covers in acks],
+            )
             for alert in alerts:
                 stored = replace(alert, version=self._hlc.now().encode())
                 conn.execute(
@@ -62,6 +88,33 @@ class AlertStore:
         with self._db.transaction() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         return _alert(row) if row else None
+
+    def episodes(self, key: AlertKey, at: float) -> list[Alert]:
+        """The episodes of one alert instance an acknowledgement made at ``at`` may cover."""
+        with self._db.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM alerts WHERE rule = ? AND rollout = ? AND fired_at <= ?"
+                " AND (resolved_at IS NULL OR resolved_at >= ?)",
+                (*key, at + ACK_SKEW_S, at - ACK_SKEW_S),
+            ).fetchall()
+        return [_alert(row) for row in rows]
+
+    def acks_since(self, since: float, *, uncovered_only: bool = False) -> list[Acknowledgement]:
+        """Acknowledgements made at or after ``since``; optionally only those no local alert carries yet."""
+        query = f"SELECT {_ACK_COLUMNS} FROM alert_acks WHERE at >= ?"
+        if uncovered_only:
+            query += " AND covers IS NULL"
+        with self._db.transaction() as conn:
+            rows = conn.execute(query, (since,)).fetchall()
+        return [Acknowledgement(*row) for row in rows]
+
+    def read_acks(self, alert_ids: Iterable[str]) -> list[Acknowledgement]:
+        with self._db.transaction() as conn:
+            rows = [
+                conn.execute(f"SELECT {_ACK_COLUMNS} FROM alert_acks WHERE alert_id = ?", (i,)).fetchone()
+                for i in alert_ids
+            ]
+        return [Acknowledgement(*row) for row in rows if row is not None]
 
     def load_firing(self) -> list[Alert]:
         return self.find(firing_only=True, rollout=None, limit=None)
@@ -101,6 +154,10 @@ def _row(alert: Alert) -> tuple[Any, ...]:
         alert.ack_note,
         alert.version,
     )
+
+
+def _ack_row(ack: Acknowledgement) -> tuple[Any, ...]:
+    return (ack.alert_id, ack.rule, ack.rollout, ack.at, ack.by, ack.note, ack.version)
 
 
 def _alert(row: tuple[Any, ...]) -> Alert:

@@ -25,7 +25,13 @@ from sidecar.sync.merge import (
     merge_entry,
 )
 from sidecar.sync.metrics import SyncMetrics
-from sidecar.sync.wire import audit_message, bucket_message, record_message, state_message
+from sidecar.sync.wire import (
+    alert_ack_message,
+    audit_message,
+    bucket_message,
+    record_message,
+    state_message,
+)
 from sidecar.v1 import sync_pb2 as pb
 
 MAX_ENTRIES_PER_FRAME = 500
@@ -132,6 +138,8 @@ class Link:
                 entries.buckets.append(bucket_message(entry))
             elif isinstance(entry, AuditEntry):
                 entries.audit.append(audit_message(entry))
+            else:
+                entries.alert_acks.append(alert_ack_message(entry))
         self._pending_since = time.monotonic() if self._pending else None
         return pb.SyncFrame(entries=entries), count
 

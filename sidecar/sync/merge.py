@@ -18,6 +18,10 @@ any order, any number of times, through any relay path, end with bit-identical s
   counts, so the row with more requests is the newer one. The fleet total is the sum over nodes
   (:func:`fleet_window`), which never counts the local node twice.
 * **Audit entries**: append-only, de-duplicated by id.
+* **Alert acknowledgements** (:class:`~sidecar.alerts.acks.Acknowledgement`): immutable, de-duplicated by the
+  id of the alert acknowledged where they were made. Which local alert one covers, and which of several wins,
+  is decided on each sidecar from the set of acknowledgements (:mod:`sidecar.alerts.acks`), so equal sets
+  give equal results.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
+from sidecar.alerts.acks import Acknowledgement
 from sidecar.hlc import Timestamp
 from sidecar.rollout.breaker import CLOSED
 from sidecar.rollout.model import Version
@@ -268,9 +273,22 @@ def merge_audit(a: AuditEntry, b: AuditEntry) -> AuditEntry:
     return a if _audit_order(a) >= _audit_order(b) else b
 
 
+# -- alert acknowledgements ---------------------------------------------------------------------------
+
+
+def _alert_ack_order(entry: Acknowledgement) -> tuple[Any, ...]:
+    return (entry.version, entry.at, entry.rule, entry.rollout, entry.by, entry.note)
+
+
+def merge_alert_ack(a: Acknowledgement, b: Acknowledgement) -> Acknowledgement:
+    """Copies of one acknowledgement are equal; the order only makes a corrupt copy deterministic."""
+    _require_same(a.alert_id, b.alert_id)
+    return a if _alert_ack_order(a) >= _alert_ack_order(b) else b
+
+
 # -- any entry -----------------------------------------------------------------------------------------
 
-Entry: TypeAlias = RecordEntry | RolloutStateEntry | BucketEntry | AuditEntry
+Entry: TypeAlias = RecordEntry | RolloutStateEntry | BucketEntry | AuditEntry | Acknowledgement
 
 
 def entry_id(entry: Entry) -> EntryId:
@@ -282,6 +300,8 @@ def entry_id(entry: Entry) -> EntryId:
     if isinstance(entry, BucketEntry):
         rollout, generation, node, start, version = entry.bucket_id
         return ("bucket", rollout, str(generation), node, str(start), version)
+    if isinstance(entry, Acknowledgement):
+        return ("alert_ack", entry.alert_id)
     return ("audit", entry.id)
 
 
@@ -295,6 +315,8 @@ def merge_entry(a: Entry, b: Entry) -> Entry:
         return merge_bucket(a, b)
     if isinstance(a, AuditEntry) and isinstance(b, AuditEntry):
         return merge_audit(a, b)
+    if isinstance(a, Acknowledgement) and isinstance(b, Acknowledgement):
+        return merge_alert_ack(a, b)
     raise ValueError(f"cannot merge {type(a).__name__} with {type(b).__name__}")
 
 

@@ -6,9 +6,10 @@ delivering the same entry apply it once). What changed is then written through t
 the config store or the rollout runtime, and relayed to every other session: gossip, so a change reaches
 sidecars this one has no session with.
 
-Local changes arrive three ways: the config store's change events (admin writes, edits by other processes;
+Local changes arrive four ways: the config store's change events (admin writes, edits by other processes;
 the records table is re-read and compared), the rollout runtime's flush listener (state transitions, outcome
-buckets), and a scan of new audit rows. Anti-entropy every few seconds repairs whatever a session missed.
+buckets), the alert runtime's acknowledgement listener, and a scan of new audit rows.
+Anti-entropy every few seconds repairs whatever a session missed.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from typing import Any
 
 import grpc
 
+from sidecar.alerts.acks import Acknowledgement
 from sidecar.clock import Clock
 from sidecar.errors import UnauthenticatedError
 from sidecar.hlc import HybridLogicalClock, Timestamp
 from sidecar.rollout.windows import WindowKey
+from sidecar.runtime.alerts import AlertRuntime
 from sidecar.runtime.rollouts import RolloutRuntime
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import StateDatabase
@@ -113,6 +116,7 @@ class SyncService:
         clock: Clock,
         config: ConfigStore,
         runtime: RolloutRuntime,
+        alerts: AlertRuntime | None = None,
         metrics: SyncMetrics | None = None,
     ) -> None:
         self.settings = settings
@@ -123,6 +127,7 @@ class SyncService:
         self._clock = clock
         self._config = config
         self._runtime = runtime
+        self._alerts = alerts
         self._auth = GroupAuth(load_secret(settings.group_secret_file))
         self._server = grpc.aio.server(options=SERVER_OPTIONS)
         self.port = 0
@@ -132,6 +137,7 @@ class SyncService:
         self._buckets: dict[BucketGroup, dict[tuple[int, str], tuple[int, str]]] = {}
         self._audit: dict[int, set[str]] = {}
         self._audit_rowid = 0
+        self._alert_acks: dict[str, float] = {}  # id -> when it was made
         self._acks: dict[str, dict[RecordId, str]] = {}
         self._members: dict[str, float] = {}
         # Sessions.
@@ -159,6 +165,8 @@ class SyncService:
     async def start(self) -> None:
         await self._load()
         self._runtime.add_change_listener(self)
+        if self._alerts is not None:
+            self._alerts.add_ack_listener(self.on_alert_acks)
         self._config_events = self._config.subscribe()
         handler = grpc.stream_stream_rpc_method_handler(
             self._serve,
@@ -241,11 +249,12 @@ class SyncService:
                 bucket.generation,
                 {(bucket.bucket_start, bucket.version): bucket.counts},
             )
-        ids, self._audit_rowid = await asyncio.to_thread(
-            self._store.audit_ids_since, self._clock.now() - self.settings.audit_horizon_seconds
-        )
+        ids, self._audit_rowid = await asyncio.to_thread(self._store.audit_ids_since, self._audit_horizon())
         for ident, ts in ids:
             self._audit.setdefault(int(ts // 3600), set()).add(ident)
+        if self._alerts is not None:
+            for ack in await self._alerts.acks_since(self._audit_horizon()):
+                self._alert_acks[ack.alert_id] = ack.at
         self._members = await asyncio.to_thread(self._store.load_members)
         self._members.pop(self.node_id, None)
         # Rollouts the runtime knows that sync has no entry for yet (first start with sync enabled).
@@ -288,7 +297,8 @@ class SyncService:
         """Hash of the whole replica: equal on every member of a converged group."""
         parts = [wire.records_hash(self._records.values()), wire.states_hash(self._states.values())]
         parts.extend(f"{g}={wire.group_hash(b)}" for g, b in sorted(self._buckets.items()))
-        parts.extend(f"{h}={wire.audit_hash(ids)}" for h, ids in sorted(self._audit.items()))
+        parts.extend(f"{h}={wire.ids_hash(ids)}" for h, ids in sorted(self._audit.items()))
+        parts.append(wire.ids_hash(self._alert_acks))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
     # -- local changes ---------------------------------------------------------------------------------
@@ -306,6 +316,11 @@ class SyncService:
                 entries.append(entry)
         self._publish(entries)
         self._scan_wake.set()  # the same transaction may have written audit entries
+
+    def on_alert_acks(self, acks: Sequence[Acknowledgement]) -> None:
+        """Alert runtime listener: publish acknowledgements made here once they are durable."""
+        self._publish([ack for ack in acks if self._index_alert_ack(ack)])
+        self._scan_wake.set()  # with the acknowledgement came its audit entry
 
     def _local_state_changed(self, key: str) -> None:
         state = self._runtime.state(key)
@@ -351,7 +366,7 @@ class SyncService:
 
     async def _scan_audit(self) -> None:
         rows, self._audit_rowid = await asyncio.to_thread(self._store.audit_after, self._audit_rowid)
-        horizon = self._clock.now() - self.settings.audit_horizon_seconds
+        horizon = self._audit_horizon()
         new = [i for i, ts in rows if ts >= horizon and self._index_audit(i, ts)]
         if new:
             self._publish(await asyncio.to_thread(self._store.read_audit, new))
@@ -376,6 +391,16 @@ class SyncService:
         group[slot] = new
         return True
 
+    def _audit_horizon(self) -> float:
+        """Audit entries and alert acknowledgements older than this are no longer compared or sent."""
+        return self._clock.now() - self.settings.audit_horizon_seconds
+
+    def _index_alert_ack(self, ack: Acknowledgement) -> bool:
+        if ack.alert_id in self._alert_acks or ack.at < self._audit_horizon():
+            return False
+        self._alert_acks[ack.alert_id] = ack.at
+        return True
+
     def _index_audit(self, ident: str, ts: float) -> bool:
         hour = self._audit.setdefault(int(ts // 3600), set())
         if ident in hour:
@@ -386,7 +411,13 @@ class SyncService:
     # -- incoming entries ------------------------------------------------------------------------------
 
     async def _apply_entries(self, link: Link, message: pb.SyncEntries) -> None:
-        count = len(message.records) + len(message.states) + len(message.buckets) + len(message.audit)
+        count = (
+            len(message.records)
+            + len(message.states)
+            + len(message.buckets)
+            + len(message.audit)
+            + len(message.alert_acks)
+        )
         link.peer.entries_received += count
         self.metrics.entries_received += count
         changed: list[Entry] = []
@@ -394,6 +425,7 @@ class SyncService:
         changed.extend(self._apply_states([wire.state_entry(m) for m in message.states]))
         changed.extend(await self._apply_buckets([wire.bucket_entry(m) for m in message.buckets]))
         changed.extend(await self._apply_audit([wire.audit_entry(m) for m in message.audit]))
+        changed.extend(await self._apply_alert_acks([wire.alert_ack(m) for m in message.alert_acks]))
         self.metrics.entries_applied += len(changed)
         self._publish(changed, exclude=link)
 
@@ -452,8 +484,18 @@ class SyncService:
         old = self._buckets.get(entry.group, {}).get((entry.bucket_start, entry.version.value))
         return old is not None and old[0] == entry.counts.requests and old[1] != wire.fingerprint(entry)
 
+    async def _apply_alert_acks(self, entries: Sequence[Acknowledgement]) -> list[Acknowledgement]:
+        if self._alerts is None:
+            return []
+        for entry in entries:
+            self._hlc.observe(Timestamp.decode(entry.version))
+        changed = [e for e in entries if self._index_alert_ack(e)]
+        if changed:
+            await self._alerts.merge_remote_acks(changed)
+        return changed
+
     async def _apply_audit(self, entries: Sequence[AuditEntry]) -> list[AuditEntry]:
-        horizon = self._clock.now() - self.settings.audit_horizon_seconds
+        horizon = self._audit_horizon()
         changed = [e for e in entries if e.ts >= horizon and self._index_audit(e.id, e.ts)]
         if changed:
             await asyncio.to_thread(self._store.apply_audit, changed)
@@ -465,13 +507,14 @@ class SyncService:
         summary = pb.SyncSummary(
             records_hash=wire.records_hash(self._records.values()),
             states_hash=wire.states_hash(self._states.values()),
+            alert_acks_hash=wire.ids_hash(self._alert_acks),
         )
         for group, buckets in self._buckets.items():
             summary.bucket_groups.append(
                 pb.BucketGroupHash(group=wire.group_message(group), hash=wire.group_hash(buckets))
             )
         for hour, ids in self._audit.items():
-            summary.audit_hours.append(pb.AuditHourHash(hour=hour, hash=wire.audit_hash(ids)))
+            summary.audit_hours.append(pb.AuditHourHash(hour=hour, hash=wire.ids_hash(ids)))
         return pb.SyncFrame(summary=summary)
 
     def _on_summary(self, link: Link, summary: pb.SyncSummary) -> None:
@@ -503,9 +546,18 @@ class SyncService:
         their_hours = {h.hour: h.hash for h in summary.audit_hours}
         for hour in sorted(their_hours.keys() | self._audit.keys()):
             ids = self._audit.get(hour)
-            if their_hours.get(hour) != (wire.audit_hash(ids) if ids is not None else None):
+            if their_hours.get(hour) != (wire.ids_hash(ids) if ids is not None else None):
                 detail.audit_hours.append(pb.AuditHourDetail(hour=hour, ids=sorted(ids or ())))
-        if detail.records_included or detail.states_included or detail.bucket_groups or detail.audit_hours:
+        if summary.alert_acks_hash != wire.ids_hash(self._alert_acks):
+            detail.alert_acks_included = True
+            detail.alert_ack_ids.extend(sorted(self._alert_acks))
+        if (
+            detail.records_included
+            or detail.states_included
+            or detail.bucket_groups
+            or detail.audit_hours
+            or detail.alert_acks_included
+        ):
             link.send(pb.SyncFrame(detail=detail))
 
     async def _on_detail(self, link: Link, detail: pb.SyncDetail) -> None:
@@ -528,6 +580,9 @@ class SyncService:
             missing_audit.extend(self._audit.get(hour_detail.hour, set()) - set(hour_detail.ids))
         if missing_audit:
             out.extend(await asyncio.to_thread(self._store.read_audit, missing_audit))
+        missing_acks = sorted(self._alert_acks.keys() - set(detail.alert_ack_ids))
+        if detail.alert_acks_included and missing_acks and self._alerts is not None:
+            out.extend(await self._alerts.read_acks(missing_acks))
         link.enqueue(out)
 
     def _records_lacking(self, peer: str, versions: Iterable[pb.RecordVersion]) -> list[RecordEntry]:
@@ -863,9 +918,10 @@ class SyncService:
                 self._buckets[group] = kept
             else:
                 del self._buckets[group]
-        oldest_hour = int((self._clock.now() - self.settings.audit_horizon_seconds) // 3600)
+        oldest_hour = int(self._audit_horizon() // 3600)
         for hour in [h for h in self._audit if h < oldest_hour]:
             del self._audit[hour]
+        self._alert_acks = {i: at for i, at in self._alert_acks.items() if at >= self._audit_horizon()}
 
     async def _watch_config(self) -> None:
         assert self._config_events is not None

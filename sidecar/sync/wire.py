@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 
+from sidecar.alerts.acks import Acknowledgement
 from sidecar.rollout.model import Version
 from sidecar.store.codec import encode
 from sidecar.sync.merge import (
@@ -49,7 +50,8 @@ def group_hash(buckets: BucketDigest) -> str:
     )
 
 
-def audit_hash(ids: Iterable[str]) -> str:
+def ids_hash(ids: Iterable[str]) -> str:
+    """Hash of a set of ids (audit entries of an hour, alert acknowledgements)."""
     return _hash(sorted(ids))
 
 
@@ -137,5 +139,29 @@ def audit_entry(message: pb.SyncAudit) -> AuditEntry:
         canonical_json(json.loads(message.before_json)) if message.HasField("before_json") else None,
         canonical_json(json.loads(message.after_json)) if message.HasField("after_json") else None,
         message.reason,
+        message.version,
+    )
+
+
+def alert_ack_message(ack: Acknowledgement) -> pb.SyncAlertAck:
+    return pb.SyncAlertAck(
+        alert_id=ack.alert_id,
+        rule=ack.rule,
+        rollout_key=ack.rollout,
+        acknowledged_at=ack.at,
+        acknowledged_by=ack.by,
+        note=ack.note,
+        version=ack.version,
+    )
+
+
+def alert_ack(message: pb.SyncAlertAck) -> Acknowledgement:
+    return Acknowledgement(
+        message.alert_id,
+        message.rule,
+        message.rollout_key,
+        message.acknowledged_at,
+        message.acknowledged_by,
+        message.note,
         message.version,
     )

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15sidecar/v1/sync.proto\x12\nsidecar.v1\"7\n\x0f\x45xchangeRequest\x12$\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncFrame\"8\n\x10\x45xchangeResponse\x12$\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncFrame\"\xbd\x01\n\tSyncFrame\x12&\n\x05hello\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncHelloH\x00\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x17.sidecar.v1.SyncSummaryH\x00\x12(\n\x06\x64\x65tail\x18\x03 \x01(\x0b\x32\x16.sidecar.v1.SyncDetailH\x00\x12*\n\x07\x65ntries\x18\x04 \x01(\x0b\x32\x17.sidecar.v1.SyncEntriesH\x00\x42\x06\n\x04\x62ody\"\x86\x01\n\tSyncHello\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\r\n\x05proof\x18\x03 \x01(\t\x12\x16\n\x0elisten_address\x18\x04 \x01(\t\x12\'\n\x07members\x18\x05 \x03(\x0b\x32\x16.sidecar.v1.SyncMember\"0\n\nSyncMember\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tlast_seen\x18\x02 \x01(\x01\"\x9c\x01\n\x0bSyncSummary\x12\x14\n\x0crecords_hash\x18\x01 \x01(\t\x12\x13\n\x0bstates_hash\x18\x02 \x01(\t\x12\x32\n\rbucket_groups\x18\x03 \x03(\x0b\x32\x1b.sidecar.v1.BucketGroupHash\x12.\n\x0b\x61udit_hours\x18\x04 \x03(\x0b\x32\x19.sidecar.v1.AuditHourHash\"G\n\x0b\x42ucketGroup\x12\x13\n\x0brollout_key\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\r\x12\x0f\n\x07node_id\x18\x03 \x01(\t\"G\n\x0f\x42ucketGroupHash\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12\x0c\n\x04hash\x18\x02 \x01(\t\"+\n\rAuditHourHash\x12\x0c\n\x04hour\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\"\x81\x02\n\nSyncDetail\x12\x18\n\x10records_included\x18\x01 \x01(\x08\x12*\n\x07records\x18\x02 \x03(\x0b\x32\x19.sidecar.v1.RecordVersion\x12\x17\n\x0fstates_included\x18\x03 \x01(\x08\x12,\n\x06states\x18\x04 \x03(\x0b\x32\x1c.sidecar.v1.SyncRolloutState\x12\x34\n\rbucket_groups\x18\x05 \x03(\x0b\x32\x1d.sidecar.v1.BucketGroupDetail\x12\x30\n\x0b\x61udit_hours\x18\x06 \x03(\x0b\x32\x1b.sidecar.v1.AuditHourDetail\"L\n\rRecordVersion\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\"g\n\x11\x42ucketGroupDetail\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12*\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x19.sidecar.v1.BucketVersion\"]\n\rBucketVersion\x12\x14\n\x0c\x62ucket_start\x18\x01 \x01(\x03\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08requests\x18\x03 \x01(\x04\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\",\n\x0f\x41uditHourDetail\x12\x0c\n\x04hour\x18\x01 \x01(\x03\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\xb3\x01\n\x0bSyncEntries\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.sidecar.v1.SyncRecord\x12,\n\x06states\x18\x02 \x03(\x0b\x32\x1c.sidecar.v1.SyncRolloutState\x12\'\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x16.sidecar.v1.SyncBucket\x12$\n\x05\x61udit\x18\x04 \x03(\x0b\x32\x15.sidecar.v1.SyncAudit\"b\n\nSyncRecord\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\x12\x0f\n\x07version\x18\x05 \x01(\t\"L\n\x10SyncRolloutState\x12\x13\n\x0brollout_key\x18\x01 \x01(\t\x12\x12\n\nstate_json\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"p\n\nSyncBucket\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12\x14\n\x0c\x62ucket_start\x18\x02 \x01(\x03\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x13\n\x0b\x63ounts_json\x18\x04 \x01(\t\"\xcc\x01\n\tSyncAudit\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttimestamp\x18\x02 \x01(\x01\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x18\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nafter_json\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\tB\x0e\n\x0c_before_jsonB\r\n\x0b_after_json2\\\n\x0fPeerSyncService\x12I\n\x08\x45xchange\x12\x1b.sidecar.v1.ExchangeRequest\x1a\x1c.sidecar.v1.ExchangeResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15sidecar/v1/sync.proto\x12\nsidecar.v1\"7\n\x0f\x45xchangeRequest\x12$\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncFrame\"8\n\x10\x45xchangeResponse\x12$\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncFrame\"\xbd\x01\n\tSyncFrame\x12&\n\x05hello\x18\x01 \x01(\x0b\x32\x15.sidecar.v1.SyncHelloH\x00\x12*\n\x07summary\x18\x02 \x01(\x0b\x32\x17.sidecar.v1.SyncSummaryH\x00\x12(\n\x06\x64\x65tail\x18\x03 \x01(\x0b\x32\x16.sidecar.v1.SyncDetailH\x00\x12*\n\x07\x65ntries\x18\x04 \x01(\x0b\x32\x17.sidecar.v1.SyncEntriesH\x00\x42\x06\n\x04\x62ody\"\x86\x01\n\tSyncHello\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\r\n\x05proof\x18\x03 \x01(\t\x12\x16\n\x0elisten_address\x18\x04 \x01(\t\x12\'\n\x07members\x18\x05 \x03(\x0b\x32\x16.sidecar.v1.SyncMember\"0\n\nSyncMember\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x11\n\tlast_seen\x18\x02 \x01(\x01\"\xb5\x01\n\x0bSyncSummary\x12\x14\n\x0crecords_hash\x18\x01 \x01(\t\x12\x13\n\x0bstates_hash\x18\x02 \x01(\t\x12\x32\n\rbucket_groups\x18\x03 \x03(\x0b\x32\x1b.sidecar.v1.BucketGroupHash\x12.\n\x0b\x61udit_hours\x18\x04 \x03(\x0b\x32\x19.sidecar.v1.AuditHourHash\x12\x17\n\x0f\x61lert_acks_hash\x18\x05 \x01(\t\"G\n\x0b\x42ucketGroup\x12\x13\n\x0brollout_key\x18\x01 \x01(\t\x12\x12\n\ngeneration\x18\x02 \x01(\r\x12\x0f\n\x07node_id\x18\x03 \x01(\t\"G\n\x0f\x42ucketGroupHash\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12\x0c\n\x04hash\x18\x02 \x01(\t\"+\n\rAuditHourHash\x12\x0c\n\x04hour\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\"\xb5\x02\n\nSyncDetail\x12\x18\n\x10records_included\x18\x01 \x01(\x08\x12*\n\x07records\x18\x02 \x03(\x0b\x32\x19.sidecar.v1.RecordVersion\x12\x17\n\x0fstates_included\x18\x03 \x01(\x08\x12,\n\x06states\x18\x04 \x03(\x0b\x32\x1c.sidecar.v1.SyncRolloutState\x12\x34\n\rbucket_groups\x18\x05 \x03(\x0b\x32\x1d.sidecar.v1.BucketGroupDetail\x12\x30\n\x0b\x61udit_hours\x18\x06 \x03(\x0b\x32\x1b.sidecar.v1.AuditHourDetail\x12\x1b\n\x13\x61lert_acks_included\x18\x07 \x01(\x08\x12\x15\n\ralert_ack_ids\x18\x08 \x03(\t\"L\n\rRecordVersion\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\"g\n\x11\x42ucketGroupDetail\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12*\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x19.sidecar.v1.BucketVersion\"]\n\rBucketVersion\x12\x14\n\x0c\x62ucket_start\x18\x01 \x01(\x03\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08requests\x18\x03 \x01(\x04\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\t\",\n\x0f\x41uditHourDetail\x12\x0c\n\x04hour\x18\x01 \x01(\x03\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\xe1\x01\n\x0bSyncEntries\x12\'\n\x07records\x18\x01 \x03(\x0b\x32\x16.sidecar.v1.SyncRecord\x12,\n\x06states\x18\x02 \x03(\x0b\x32\x1c.sidecar.v1.SyncRolloutState\x12\'\n\x07\x62uckets\x18\x03 \x03(\x0b\x32\x16.sidecar.v1.SyncBucket\x12$\n\x05\x61udit\x18\x04 \x03(\x0b\x32\x15.sidecar.v1.SyncAudit\x12,\n\nalert_acks\x18\x05 \x03(\x0b\x32\x18.sidecar.v1.SyncAlertAck\"b\n\nSyncRecord\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x17\n\x0f\x64\x65\x66inition_json\x18\x03 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\x12\x0f\n\x07version\x18\x05 \x01(\t\"L\n\x10SyncRolloutState\x12\x13\n\x0brollout_key\x18\x01 \x01(\t\x12\x12\n\nstate_json\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"p\n\nSyncBucket\x12&\n\x05group\x18\x01 \x01(\x0b\x32\x17.sidecar.v1.BucketGroup\x12\x14\n\x0c\x62ucket_start\x18\x02 \x01(\x03\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x13\n\x0b\x63ounts_json\x18\x04 \x01(\t\"\xcc\x01\n\tSyncAudit\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttimestamp\x18\x02 \x01(\x01\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x18\n\x0b\x62\x65\x66ore_json\x18\x06 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nafter_json\x18\x07 \x01(\tH\x01\x88\x01\x01\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07version\x18\t \x01(\tB\x0e\n\x0c_before_jsonB\r\n\x0b_after_json\"\x94\x01\n\x0cSyncAlertAck\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x13\n\x0brollout_key\x18\x03 \x01(\t\x12\x17\n\x0f\x61\x63knowledged_at\x18\x04 \x01(\x01\x12\x17\n\x0f\x61\x63knowledged_by\x18\x05 \x01(\t\x12\x0c\n\x04note\x18\x06 \x01(\t\x12\x0f\n\x07version\x18\x07 \x01(\t2\\\n\x0fPeerSyncService\x12I\n\x08\x45xchange\x12\x1b.sidecar.v1.ExchangeRequest\x1a\x1c.sidecar.v1.ExchangeResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,33 +42,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNCMEMBER']._serialized_start=481
   _globals['_SYNCMEMBER']._serialized_end=529
   _globals['_SYNCSUMMARY']._serialized_start=532
-  _globals['_SYNCSUMMARY']._serialized_end=688
-  _globals['_BUCKETGROUP']._serialized_start=690
-  _globals['_BUCKETGROUP']._serialized_end=761
-  _globals['_BUCKETGROUPHASH']._serialized_start=763
-  _globals['_BUCKETGROUPHASH']._serialized_end=834
-  _globals['_AUDITHOURHASH']._serialized_start=836
-  _globals['_AUDITHOURHASH']._serialized_end=879
-  _globals['_SYNCDETAIL']._serialized_start=882
-  _globals['_SYNCDETAIL']._serialized_end=1139
-  _globals['_RECORDVERSION']._serialized_start=1141
-  _globals['_RECORDVERSION']._serialized_end=1217
-  _globals['_BUCKETGROUPDETAIL']._serialized_start=1219
-  _globals['_BUCKETGROUPDETAIL']._serialized_end=1322
-  _globals['_BUCKETVERSION']._serialized_start=1324
-  _globals['_BUCKETVERSION']._serialized_end=1417
-  _globals['_AUDITHOURDETAIL']._serialized_start=1419
-  _globals['_AUDITHOURDETAIL']._serialized_end=1463
-  _globals['_SYNCENTRIES']._serialized_start=1466
-  _globals['_SYNCENTRIES']._serialized_end=1645
-  _globals['_SYNCRECORD']._serialized_start=1647
-  _globals['_SYNCRECORD']._serialized_end=1745
-  _globals['_SYNCROLLOUTSTATE']._serialized_start=1747
-  _globals['_SYNCROLLOUTSTATE']._serialized_end=1823
-  _globals['_SYNCBUCKET']._serialized_start=1825
-  _globals['_SYNCBUCKET']._serialized_end=1937
-  _globals['_SYNCAUDIT']._serialized_start=1940
-  _globals['_SYNCAUDIT']._serialized_end=2144
-  _globals['_PEERSYNCSERVICE']._serialized_start=2146
-  _globals['_PEERSYNCSERVICE']._serialized_end=2238
+  _globals['_SYNCSUMMARY']._serialized_end=713
+  _globals['_BUCKETGROUP']._serialized_start=715
+  _globals['_BUCKETGROUP']._serialized_end=786
+  _globals['_BUCKETGROUPHASH']._serialized_start=788
+  _globals['_BUCKETGROUPHASH']._serialized_end=859
+  _globals['_AUDITHOURHASH']._serialized_start=861
+  _globals['_AUDITHOURHASH']._serialized_end=904
+  _globals['_SYNCDETAIL']._serialized_start=907
+  _globals['_SYNCDETAIL']._serialized_end=1216
+  _globals['_RECORDVERSION']._serialized_start=1218
+  _globals['_RECORDVERSION']._serialized_end=1294
+  _globals['_BUCKETGROUPDETAIL']._serialized_start=1296
+  _globals['_BUCKETGROUPDETAIL']._serialized_end=1399
+  _globals['_BUCKETVERSION']._serialized_start=1401
+  _globals['_BUCKETVERSION']._serialized_end=1494
+  _globals['_AUDITHOURDETAIL']._serialized_start=1496
+  _globals['_AUDITHOURDETAIL']._serialized_end=1540
+  _globals['_SYNCENTRIES']._serialized_start=1543
+  _globals['_SYNCENTRIES']._serialized_end=1768
+  _globals['_SYNCRECORD']._serialized_start=1770
+  _globals['_SYNCRECORD']._serialized_end=1868
+  _globals['_SYNCROLLOUTSTATE']._serialized_start=1870
+  _globals['_SYNCROLLOUTSTATE']._serialized_end=1946
+  _globals['_SYNCBUCKET']._serialized_start=1948
+  _globals['_SYNCBUCKET']._serialized_end=2060
+  _globals['_SYNCAUDIT']._serialized_start=2063
+  _globals['_SYNCAUDIT']._serialized_end=2267
+  _globals['_SYNCALERTACK']._serialized_start=2270
+  _globals['_SYNCALERTACK']._serialized_end=2418
+  _globals['_PEERSYNCSERVICE']._serialized_start=2420
+  _globals['_PEERSYNCSERVICE']._serialized_end=2512
 # @@protoc_insertion_point(module_scope)

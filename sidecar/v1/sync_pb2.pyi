@@ -53,16 +53,18 @@ class SyncMember(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., last_seen: _Optional[float] = ...) -> None: ...
 
 class SyncSummary(_message.Message):
-    __slots__ = ("records_hash", "states_hash", "bucket_groups", "audit_hours")
+    __slots__ = ("records_hash", "states_hash", "bucket_groups", "audit_hours", "alert_acks_hash")
     RECORDS_HASH_FIELD_NUMBER: _ClassVar[int]
     STATES_HASH_FIELD_NUMBER: _ClassVar[int]
     BUCKET_GROUPS_FIELD_NUMBER: _ClassVar[int]
     AUDIT_HOURS_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ACKS_HASH_FIELD_NUMBER: _ClassVar[int]
     records_hash: str
     states_hash: str
     bucket_groups: _containers.RepeatedCompositeFieldContainer[BucketGroupHash]
     audit_hours: _containers.RepeatedCompositeFieldContainer[AuditHourHash]
-    def __init__(self, records_hash: _Optional[str] = ..., states_hash: _Optional[str] = ..., bucket_groups: _Optional[_Iterable[_Union[BucketGroupHash, _Mapping]]] = ..., audit_hours: _Optional[_Iterable[_Union[AuditHourHash, _Mapping]]] = ...) -> None: ...
+    alert_acks_hash: str
+    def __init__(self, records_hash: _Optional[str] = ..., states_hash: _Optional[str] = ..., bucket_groups: _Optional[_Iterable[_Union[BucketGroupHash, _Mapping]]] = ..., audit_hours: _Optional[_Iterable[_Union[AuditHourHash, _Mapping]]] = ..., alert_acks_hash: _Optional[str] = ...) -> None: ...
 
 class BucketGroup(_message.Message):
     __slots__ = ("rollout_key", "generation", "node_id")
@@ -91,20 +93,24 @@ class AuditHourHash(_message.Message):
     def __init__(self, hour: _Optional[int] = ..., hash: _Optional[str] = ...) -> None: ...
 
 class SyncDetail(_message.Message):
-    __slots__ = ("records_included", "records", "states_included", "states", "bucket_groups", "audit_hours")
+    __slots__ = ("records_included", "records", "states_included", "states", "bucket_groups", "audit_hours", "alert_acks_included", "alert_ack_ids")
     RECORDS_INCLUDED_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     STATES_INCLUDED_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     BUCKET_GROUPS_FIELD_NUMBER: _ClassVar[int]
     AUDIT_HOURS_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ACKS_INCLUDED_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ACK_IDS_FIELD_NUMBER: _ClassVar[int]
     records_included: bool
     records: _containers.RepeatedCompositeFieldContainer[RecordVersion]
     states_included: bool
     states: _containers.RepeatedCompositeFieldContainer[SyncRolloutState]
     bucket_groups: _containers.RepeatedCompositeFieldContainer[BucketGroupDetail]
     audit_hours: _containers.RepeatedCompositeFieldContainer[AuditHourDetail]
-    def __init__(self, records_included: _Optional[bool] = ..., records: _Optional[_Iterable[_Union[RecordVersion, _Mapping]]] = ..., states_included: _Optional[bool] = ..., states: _Optional[_Iterable[_Union[SyncRolloutState, _Mapping]]] = ..., bucket_groups: _Optional[_Iterable[_Union[BucketGroupDetail, _Mapping]]] = ..., audit_hours: _Optional[_Iterable[_Union[AuditHourDetail, _Mapping]]] = ...) -> None: ...
+    alert_acks_included: bool
+    alert_ack_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, records_included: _Optional[bool] = ..., records: _Optional[_Iterable[_Union[RecordVersion, _Mapping]]] = ..., states_included: _Optional[bool] = ..., states: _Optional[_Iterable[_Union[SyncRolloutState, _Mapping]]] = ..., bucket_groups: _Optional[_Iterable[_Union[BucketGroupDetail, _Mapping]]] = ..., audit_hours: _Optional[_Iterable[_Union[AuditHourDetail, _Mapping]]] = ..., alert_acks_included: _Optional[bool] = ..., alert_ack_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecordVersion(_message.Message):
     __slots__ = ("kind", "key", "version", "deleted")
@@ -147,16 +153,18 @@ class AuditHourDetail(_message.Message):
     def __init__(self, hour: _Optional[int] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SyncEntries(_message.Message):
-    __slots__ = ("records", "states", "buckets", "audit")
+    __slots__ = ("records", "states", "buckets", "audit", "alert_acks")
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     STATES_FIELD_NUMBER: _ClassVar[int]
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
     AUDIT_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ACKS_FIELD_NUMBER: _ClassVar[int]
     records: _containers.RepeatedCompositeFieldContainer[SyncRecord]
     states: _containers.RepeatedCompositeFieldContainer[SyncRolloutState]
     buckets: _containers.RepeatedCompositeFieldContainer[SyncBucket]
     audit: _containers.RepeatedCompositeFieldContainer[SyncAudit]
-    def __init__(self, records: _Optional[_Iterable[_Union[SyncRecord, _Mapping]]] = ..., states: _Optional[_Iterable[_Union[SyncRolloutState, _Mapping]]] = ..., buckets: _Optional[_Iterable[_Union[SyncBucket, _Mapping]]] = ..., audit: _Optional[_Iterable[_Union[SyncAudit, _Mapping]]] = ...) -> None: ...
+    alert_acks: _containers.RepeatedCompositeFieldContainer[SyncAlertAck]
+    def __init__(self, records: _Optional[_Iterable[_Union[SyncRecord, _Mapping]]] = ..., states: _Optional[_Iterable[_Union[SyncRolloutState, _Mapping]]] = ..., buckets: _Optional[_Iterable[_Union[SyncBucket, _Mapping]]] = ..., audit: _Optional[_Iterable[_Union[SyncAudit, _Mapping]]] = ..., alert_acks: _Optional[_Iterable[_Union[SyncAlertAck, _Mapping]]] = ...) -> None: ...
 
 class SyncRecord(_message.Message):
     __slots__ = ("kind", "key", "definition_json", "deleted", "version")
@@ -215,3 +223,21 @@ class SyncAudit(_message.Message):
     reason: str
     version: str
     def __init__(self, id: _Optional[str] = ..., timestamp: _Optional[float] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., target: _Optional[str] = ..., before_json: _Optional[str] = ..., after_json: _Optional[str] = ..., reason: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class SyncAlertAck(_message.Message):
+    __slots__ = ("alert_id", "rule", "rollout_key", "acknowledged_at", "acknowledged_by", "note", "version")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_KEY_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    rule: str
+    rollout_key: str
+    acknowledged_at: float
+    acknowledged_by: str
+    note: str
+    version: str
+    def __init__(self, alert_id: _Optional[str] = ..., rule: _Optional[str] = ..., rollout_key: _Optional[str] = ..., acknowledged_at: _Optional[float] = ..., acknowledged_by: _Optional[str] = ..., note: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sidecar.alerts.acks import Acknowledgement
 from sidecar.hlc import Timestamp
 from sidecar.rollout.breaker import BreakerState, BreakerStatus
 from sidecar.rollout.decision import ReasonCode
@@ -31,6 +32,7 @@ from sidecar.sync.merge import (
     expired_tombstones,
     fleet_window,
     is_genesis,
+    merge_alert_ack,
     merge_audit,
     merge_bucket,
     merge_entry,
@@ -123,11 +125,23 @@ audits = st.builds(
     version=versions,
 )
 
+alert_acks = st.builds(
+    Acknowledgement,
+    alert_id=st.just("alert-1"),
+    rule=st.sampled_from(["v2-errors", "memory"]),
+    rollout=st.sampled_from(["", "r"]),
+    at=st.sampled_from([1.0, 2.0]),
+    by=st.sampled_from(["alice", "bob"]),
+    note=st.sampled_from(["", "on it"]),
+    version=versions,
+)
+
 KINDS: list[tuple[str, st.SearchStrategy[Any], Callable[[Any, Any], Any]]] = [
     ("record", records, merge_record),
     ("rollout-state", state_entries, merge_rollout_state),
     ("bucket", buckets, merge_bucket),
     ("audit", audits, merge_audit),
+    ("alert-ack", alert_acks, merge_alert_ack),
 ]
 
 
@@ -154,6 +168,8 @@ any_entry: st.SearchStrategy[Entry] = st.one_of(
     buckets.map(lambda b: BucketEntry(b.rollout_key, 1, "node-b", 15, Version.V1, b.counts)),
     audits,
     audits.map(lambda a: dataclasses.replace(a, id="id-2")),
+    alert_acks,
+    alert_acks.map(lambda a: dataclasses.replace(a, alert_id="alert-2")),
 )
 entry_lists = st.lists(any_entry, max_size=12)
 
