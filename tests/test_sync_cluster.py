@@ -204,6 +204,8 @@ def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Pat
         str(wrong_secret),
         "--peer",
         target.sync_address,
+        "--sync-anti-entropy-seconds",
+        "0.5",
         env={"SIDECAR_NODE_ID": "intruder"},
     )
     try:
@@ -217,6 +219,11 @@ def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Pat
 
         wait_for(refused, timeout=10)
         assert intruder_view.variant("contested") is None  # nothing of the group's state reached it
+        # Alone for six anti-entropy rounds: a problem the operator sees, but it keeps serving.
+        problem = wait_for(lambda: intruder_view.status().health_problems.get("peer-sync"), timeout=10)
+        assert "no peer connected" in problem
+        assert "UNAUTHENTICATED" in problem
+        assert intruder_view.status().serving
         assert "intruder" not in target.connected_nodes()
     finally:
         intruder.stop()

@@ -169,6 +169,11 @@ class Daemon:
                 ComponentCheck("config-reload", self._reload_problem, critical=False),
                 ComponentCheck("policy-loop", self._policy_problem),
                 ComponentCheck("telemetry-exporter", self.observability.exporter_problem, critical=False),
+                *(
+                    [ComponentCheck("peer-sync", self.sync.health_problem, critical=False)]
+                    if self.sync is not None
+                    else []
+                ),
             ],
         )
         self._stopping = asyncio.Event()

@@ -75,6 +75,9 @@ BACKOFF_INITIAL = 0.1
 BACKOFF_MAX = 5.0
 STABLE_SESSION_SECONDS = 10.0
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# Health: a sidecar without any peer, or with a peer's queue waiting, for this many anti-entropy rounds (30 s
+# by default) is out of step with its group.
+STALE_ROUNDS = 6
 # Keepalive, the same on both sides: clients ping every 10 s (also without calls), servers accept pings
 # every 5 s, so neither side ever answers a ping with GOAWAY "too many pings".
 CHANNEL_OPTIONS = [
@@ -152,6 +155,7 @@ class SyncService:
         self._file_mtime: float | None = None
         self._cursor = 0
         self._last_rotation = time.monotonic()
+        self._alone_since: float | None = time.monotonic()
         # Background work.
         self._dirty_states: set[str] = set()
         self._persist_wake = asyncio.Event()
@@ -292,6 +296,31 @@ class SyncService:
                 )
             )
         return result
+
+    def health_problem(self) -> str | None:
+        """Why this sidecar is out of step with its group, or None: no peer connected for a while although
+        some are configured, or a peer that has not taken this sidecar's changes for a while."""
+        now = time.monotonic()
+        limit = STALE_ROUNDS * self.settings.anti_entropy_seconds
+        if self._links:
+            self._alone_since = None
+            slowest = max(self._links, key=lambda link: link.lag_seconds())
+            lag = slowest.lag_seconds()
+            if lag > limit:
+                return f"peer {slowest.node_id} is {lag:.0f}s behind ({slowest.pending} entries queued)"
+            return None
+        candidates = self._candidates()
+        if not candidates:
+            return None  # a group of one
+        if self._alone_since is None:
+            self._alone_since = now
+        alone = now - self._alone_since
+        if alone < limit:
+            return None
+        errors = sorted({p.last_error for p in self._peers.values() if p.last_error})
+        return f"no peer connected for {alone:.0f}s of {len(candidates)} configured" + (
+            f"; last error: {errors[0]}" if errors else ""
+        )
 
     def digest(self) -> str:
         """Hash of the whole replica: equal on every member of a converged group."""
