@@ -46,11 +46,8 @@ def test_a_flag_written_on_one_sidecar_is_served_by_all_within_a_second(cluster:
     assert time_until(lambda: all_serve(cluster, "sync-flag", "a"), timeout=1.0) < 1.0
     last.put_flag("sync-flag", flag("b"))  # a later write elsewhere wins everywhere
     assert time_until(lambda: all_serve(cluster, "sync-flag", "b"), timeout=1.0) < 1.0
-    cluster.members[2].delete_flag("sync-flag")
-    # Deletes usually arrive as fast as writes, but under a loaded CI box their tail has exceeded 1 s (the
-    # tombstone takes the records rescan path); the bound here guards against their being lost or left to
-    # anti-entropy, not the 1 s write latency checked above.
-    assert time_until(lambda: all_serve(cluster, "sync-flag", None), timeout=3.0) < 3.0
+    cluster.members[2].delete_flag("sync-flag")  # a deletion travels like a write
+    assert time_until(lambda: all_serve(cluster, "sync-flag", None), timeout=1.0) < 1.0
     wait_for(cluster.converged, timeout=10)
     versions = {tuple(sorted(m.flags().items())) for m in cluster.members}
     assert len(versions) == 1

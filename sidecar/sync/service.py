@@ -21,7 +21,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,7 @@ class SyncService:
         self._config_events: asyncio.Queue[Any] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions: set[asyncio.Task[None]] = set()
+        self._applying: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class SyncService:
         for task in [*self._tasks, *self._dialers.values(), *self._sessions]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await asyncio.gather(*self._applying, return_exceptions=True)
         await self._server.stop(0.5)
         if self._config_events is not None:
             self._config.unsubscribe(self._config_events)
@@ -814,9 +816,23 @@ class SyncService:
             if body == "summary":
                 self._on_summary(link, frame.summary)
             elif body == "detail":
-                await self._on_detail(link, frame.detail)
+                await self._uninterrupted(self._on_detail(link, frame.detail))
             elif body == "entries":
-                await self._apply_entries(link, frame.entries)
+                await self._uninterrupted(self._apply_entries(link, frame.entries))
+
+    async def _uninterrupted(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` to its end even if the session is closed meanwhile (a duplicate session is closed at
+        any moment): an entry is marked as held before it is stored and served, so stopping halfway would
+        leave it stored but never served, and never sent again."""
+        task = asyncio.create_task(work)
+        self._applying.add(task)
+        task.add_done_callback(self._applied)
+        await asyncio.shield(task)
+
+    def _applied(self, task: asyncio.Task[None]) -> None:
+        self._applying.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("applying entries from a peer failed", exc_info=exc)
 
     def _note_members(self, hello: pb.SyncHello) -> None:
         now = time.time()
@@ -914,9 +930,8 @@ class SyncService:
                 self.metrics.anti_entropy_rounds += 1
                 await self._reconcile_records()
                 await self._scan_audit()
-                for link in self._links:
-                    if link.peer.outgoing:
-                        link.request_summary()
+                for link in self._links:  # each side's summary repairs what the *other* side lacks
+                    link.request_summary()
                 await self._expire()
             except Exception:
                 log.exception("anti-entropy round failed")
