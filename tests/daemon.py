@@ -41,7 +41,12 @@ def wait_for(predicate: Callable[[], T], timeout: float = 5.0, interval: float =
 
 class Daemon:
     def __init__(
-        self, config_dir: Path, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+        self,
+        config_dir: Path,
+        state_dir: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        clock_offset: float = 0.0,
     ) -> None:
         self.config_dir = config_dir
         self.state_dir = state_dir
@@ -49,6 +54,8 @@ class Daemon:
         self.socket_path = state_dir / "sidecar.sock"
         self.extra_args = extra_args
         self.env = env or {}
+        # Seconds this daemon's wall clock is off by (tests.skewed_clock), as on a host with a skewed clock.
+        self.clock_offset = clock_offset
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir / "daemon.log"
         self._channels: list[grpc.Channel] = []
@@ -63,10 +70,13 @@ class Daemon:
 
     def start(self, wait_serving: bool = True) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        launcher = (
+            ["tests.skewed_clock", str(self.clock_offset)] if self.clock_offset else ["sidecar.cli.main"]
+        )
         command = [
             sys.executable,
             "-m",
-            "sidecar.cli.main",
+            *launcher,
             "serve",
             "--config-dir",
             str(self.config_dir),

@@ -46,7 +46,13 @@ def holding_rollout() -> dict[str, Any]:
 
 class Member:
     def __init__(
-        self, index: int, base: Path, sync_port: int, peers_file: Path, extra: Sequence[str]
+        self,
+        index: int,
+        base: Path,
+        sync_port: int,
+        peers_file: Path,
+        extra: Sequence[str],
+        clock_offset: float = 0.0,
     ) -> None:
         self.index = index
         self.node_id = f"node-{index}"
@@ -63,6 +69,7 @@ class Member:
             str(peers_file),
             *extra,
             env={"SIDECAR_NODE_ID": self.node_id, "SIDECAR_LOG_LEVEL": "info"},
+            clock_offset=clock_offset,
         )
 
     @property
@@ -170,8 +177,15 @@ class Member:
 
 class Cluster:
     def __init__(
-        self, base: Path, size: int, *, extra: Sequence[str] = (), rollout: dict[str, Any] | None = None
+        self,
+        base: Path,
+        size: int,
+        *,
+        extra: Sequence[str] = (),
+        rollout: dict[str, Any] | None = None,
+        clock_offsets: Sequence[float] = (),
     ) -> None:
+        """``clock_offsets[i]``: seconds member i's wall clock is off by (default 0)."""
         base.mkdir(parents=True, exist_ok=True)
         self.base = base
         self.secret_file = base / "group.secret"
@@ -184,6 +198,7 @@ class Cluster:
                 ports[i],
                 base / f"peers-{i}.txt",
                 ("--group-secret-file", str(self.secret_file), *extra),
+                clock_offsets[i] if i < len(clock_offsets) else 0.0,
             )
             for i in range(size)
         ]
