@@ -52,7 +52,7 @@ def time_until_everyone(members: list[Member], check: object, timeout: float = 1
 
 
 def run_size(size: int, changes: int, base: Path) -> dict[str, float]:
-    cluster = Cluster(base / f"group-{size}", size, extra=EXTRA, rollout=holding_rollout())
+    cluster = Cluster(base / f"group-{size}", size, extra=EXTRA, rollouts={"svc": holding_rollout()})
     started = time.monotonic()
     cluster.start()
     startup = time.monotonic() - started

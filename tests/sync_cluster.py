@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,11 +150,13 @@ class Member:
             rpb.RouteRequest(rollout_key=key, context=to_struct({"targetingKey": unit})), timeout=5
         )
 
-    def report(self, version: int, count: int, generation: int, key: str = "svc") -> None:
+    def report(
+        self, version: int, count: int, generation: int, key: str = "svc", *, success: bool = True
+    ) -> None:
         stub = routing_pb2_grpc.RoutingServiceStub(self.channel())
         outcomes = [
             rpb.Outcome(
-                rollout_key=key, version=version, success=True, latency_ms=10.0, generation=generation
+                rollout_key=key, version=version, success=success, latency_ms=10.0, generation=generation
             )
             for _ in range(count)
         ]
@@ -182,7 +184,7 @@ class Cluster:
         size: int,
         *,
         extra: Sequence[str] = (),
-        rollout: dict[str, Any] | None = None,
+        rollouts: Mapping[str, dict[str, Any]] | None = None,
         clock_offsets: Sequence[float] = (),
     ) -> None:
         """``clock_offsets[i]``: seconds member i's wall clock is off by (default 0)."""
@@ -203,9 +205,9 @@ class Cluster:
             for i in range(size)
         ]
         for member in self.members:
-            if rollout is not None:
+            if rollouts:
                 (member.daemon.config_dir / "rollouts.yaml").write_text(
-                    yaml.safe_dump({"rollouts": {"svc": rollout}})
+                    yaml.safe_dump({"rollouts": dict(rollouts)})
                 )
         self.connect_all()
 

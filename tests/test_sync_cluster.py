@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -28,12 +29,19 @@ SIZE = 5
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    group = Cluster(tmp_path_factory.mktemp("sync"), SIZE, extra=FAST, rollout=holding_rollout()).start()
+    rollouts = {"svc": holding_rollout(), "guarded": guarded_rollout()}
+    group = Cluster(tmp_path_factory.mktemp("sync"), SIZE, extra=FAST, rollouts=rollouts).start()
     try:
         wait_for(lambda: all(len(m.connected_nodes()) >= 2 for m in group.members), timeout=15)
         yield group
     finally:
         group.stop()
+
+
+def guarded_rollout() -> dict[str, Any]:
+    """A holding rollout whose breaker opens on the V2 failure rate alone (half of 20 calls in 30 s)."""
+    breaker = {"consecutiveFailures": None, "errorRate": 0.5, "window": "30s", "minRequests": 20}
+    return {**holding_rollout(), "breaker": breaker}
 
 
 def all_serve(cluster: Cluster, key: str, variant: str | None) -> bool:
@@ -71,6 +79,18 @@ def test_outcomes_reported_to_three_sidecars_add_up_on_all_five(cluster: Cluster
 
     wait_for(fleet_wide, timeout=3)
     wait_for(cluster.converged, timeout=10)
+
+
+def test_v2_failures_reported_to_two_sidecars_open_the_breaker_on_all_five(cluster: Cluster) -> None:
+    generation = cluster.members[0].rollout("guarded").generation
+    for member in cluster.members[:2]:  # 15 failures each: neither reaches the breaker's 20 calls alone
+        member.report(rpb.VERSION_V2, 15, generation, key="guarded", success=False)
+    wait_for(lambda: all(m.rollout("guarded").circuit == "OPEN" for m in cluster.members), timeout=5)
+    quiet = cluster.members[4]  # saw no V2 call at all, opened on the group's numbers
+    routes = [quiet.route(f"user-{i}", key="guarded") for i in range(50)]
+    assert all(r.version == rpb.VERSION_V1 for r in routes)
+    assert any(r.reason == rpb.ROUTE_REASON_FALLBACK_ACTIVE for r in routes)
+    assert cluster.members[0].rollout("svc").circuit == "CLOSED"  # another rollout is untouched
 
 
 def test_a_rollback_on_one_sidecar_routes_v1_everywhere_within_a_second(cluster: Cluster) -> None:

@@ -22,7 +22,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         tmp_path_factory.mktemp("skew"),
         3,
         extra=FAST,
-        rollout=holding_rollout(),
+        rollouts={"svc": holding_rollout()},
         clock_offsets=(AHEAD, BEHIND, 0.0),
     ).start()
     try:

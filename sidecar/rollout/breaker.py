@@ -8,8 +8,10 @@
   flip back and forth); the rest stay on V1. ``probe_successes`` successful probes close it, one failed probe
   reopens it and restarts the cool-down.
 
-A failure is any V2 outcome that is not a success (error or fallback). The breaker is host-local: it protects
-this host's callers within a second or two, while the rollout policy decides about the rollout as a whole.
+A failure is any V2 outcome that is not a success (error or fallback). The breaker's state is host-local: it
+protects this host's callers within a second or two, while the rollout policy decides about the rollout as a
+whole. In a sync group the error-rate criterion also counts the other sidecars' recent V2 outcomes
+(:func:`check_group`, every policy tick), so a host with little traffic opens on what the group sees.
 Every function returns the new state and the change (or ``None``) for the audit log.
 """
 
@@ -109,16 +111,45 @@ def _record_closed(settings: BreakerSettings, state: BreakerState, failed: bool,
     window = _slide(state.window, int(now), settings.window_s, failed)
     if settings.consecutive_failures is not None and consecutive >= settings.consecutive_failures:
         return _open(state, BreakerReason.CONSECUTIVE_FAILURES, f"{consecutive} consecutive V2 failures", now)
-    if settings.error_rate is not None and failed:
-        calls = sum(slot.calls for slot in window)
-        failures = sum(slot.failures for slot in window)
-        if calls >= settings.min_requests and failures > settings.error_rate * calls:
-            reason = (
-                f"V2 failure rate {failures / calls:.1%} over the last {settings.window_s:g}s "
-                f"({failures} of {calls}) exceeds {settings.error_rate:.1%}"
-            )
-            return _open(state, BreakerReason.ERROR_RATE, reason, now)
+    if failed and (reason := _rate_exceeded(settings, window, 0, 0, now)) is not None:
+        return _open(state, BreakerReason.ERROR_RATE, reason, now)
     return BreakerState(BreakerStatus.CLOSED, consecutive, window), None
+
+
+def check_group(
+    settings: BreakerSettings, state: BreakerState, other_calls: int, other_failures: int, now: float
+) -> BreakerStep:
+    """Open a closed breaker when the V2 failure rate across the group exceeds ``error_rate``: this host's
+    window plus ``other_calls``/``other_failures``, the other sidecars' V2 outcomes of about the same window
+    (from peer sync). Call it every tick; without others' outcomes it changes nothing."""
+    if not settings.enabled or state.status is not BreakerStatus.CLOSED or other_calls == 0:
+        return state, None
+    reason = _rate_exceeded(settings, state.window, other_calls, other_failures, now)
+    if reason is None:
+        return state, None
+    return _open(state, BreakerReason.ERROR_RATE, reason, now)
+
+
+def _rate_exceeded(
+    settings: BreakerSettings,
+    window: tuple[WindowSlot, ...],
+    other_calls: int,
+    other_failures: int,
+    now: float,
+) -> str | None:
+    """Why the failure rate over the window opens the breaker, or None while it does not."""
+    if settings.error_rate is None:
+        return None
+    recent = [slot for slot in window if slot.second > now - settings.window_s]
+    calls = other_calls + sum(slot.calls for slot in recent)
+    failures = other_failures + sum(slot.failures for slot in recent)
+    if calls < settings.min_requests or failures <= settings.error_rate * calls:
+        return None
+    where = f", {other_failures} of {other_calls} on other sidecars" if other_calls else ""
+    return (
+        f"V2 failure rate {failures / calls:.1%} over the last {settings.window_s:g}s "
+        f"({failures} of {calls}{where}) exceeds {settings.error_rate:.1%}"
+    )
 
 
 def _record_probe(settings: BreakerSettings, state: BreakerState, failed: bool, now: float) -> BreakerStep:

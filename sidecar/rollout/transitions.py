@@ -114,9 +114,14 @@ def record_outcome(
     return after, _breaker_event(definition, after, change)
 
 
-def tick_breaker(definition: RolloutDefinition, state: RolloutState, now: float) -> Transition:
-    """Let time pass for the breaker (OPEN → HALF_OPEN after the cool-down); call it every tick."""
+def tick_breaker(
+    definition: RolloutDefinition, state: RolloutState, now: float, group_v2: tuple[int, int] = (0, 0)
+) -> Transition:
+    """Let time pass for the breaker (OPEN → HALF_OPEN after the cool-down) and check the group's V2 failure
+    rate, ``group_v2`` being the other sidecars' recent (calls, failures); call it every tick."""
     breaker_state, change = breaker.advance(definition.breaker, state.breaker, now)
+    if change is None:
+        breaker_state, change = breaker.check_group(definition.breaker, state.breaker, *group_v2, now)
     if change is None:
         return state, None
     after = replace(state, breaker=breaker_state)

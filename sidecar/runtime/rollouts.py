@@ -218,7 +218,8 @@ class RolloutRuntime:
         now = self._clock.now()
         self._sync_definitions(now)
         for key, definition in self._definitions.items():
-            self._apply(transitions.tick_breaker(definition, self._states[key], now))
+            others = self._others_recent_v2(key, self._states[key], now - definition.breaker.window_s)
+            self._apply(transitions.tick_breaker(definition, self._states[key], now, others))
             state = self._states[key]
             window = self._windows.setdefault(key, {})
             fleet = self._fleet_window(key, state)
@@ -414,13 +415,27 @@ class RolloutRuntime:
             return
         self._remote.setdefault(rollout_key, {}).setdefault((node_id, generation), {}).update(buckets)
 
-    def _fleet_window(self, rollout_key: str, state: RolloutState) -> dict[WindowKey, BucketCounts]:
-        remote = {
+    def _remote_windows(
+        self, rollout_key: str, state: RolloutState
+    ) -> dict[str, dict[WindowKey, BucketCounts]]:
+        """Other nodes' windows of the rollout's current generation, by node."""
+        return {
             node: window
             for (node, generation), window in self._remote.get(rollout_key, {}).items()
             if generation == state.generation
         }
+
+    def _fleet_window(self, rollout_key: str, state: RolloutState) -> dict[WindowKey, BucketCounts]:
+        remote = self._remote_windows(rollout_key, state)
         return fleet_window(self._windows.get(rollout_key, {}), remote, self.node_id)
+
+    def _others_recent_v2(self, rollout_key: str, state: RolloutState, since: float) -> tuple[int, int]:
+        """(calls, failures) of V2 on the other sidecars of the group, in buckets started since ``since``."""
+        remote = self._remote_windows(rollout_key, state)
+        if not remote:
+            return 0, 0
+        counts = totals(fleet_window({}, remote, self.node_id), Version.V2, since).counts
+        return counts.requests, counts.requests - counts.successes
 
     def _prune_remote(self, rollout_key: str) -> None:
         state = self._states.get(rollout_key)

@@ -11,6 +11,7 @@ from sidecar.rollout.breaker import (
     BreakerState,
     BreakerStatus,
     advance,
+    check_group,
     effective_status,
     record,
 )
@@ -147,3 +148,38 @@ def test_switched_off_criteria_do_not_open() -> None:
     state, _ = feed(CLOSED, [(1.0, FAIL)] * 50, settings)
     assert state.status is BreakerStatus.CLOSED
     assert state.consecutive_failures == 50
+
+
+# -- the group's failure rate (peer sync) ------------------------------------------------------------------
+
+
+def test_failures_seen_by_other_sidecars_open_a_quiet_hosts_breaker() -> None:
+    state, change = check_group(SETTINGS, CLOSED, 12, 9, 100.0)
+    assert state == opened_at(100.0)
+    assert change is not None
+    assert change.code is BreakerReason.ERROR_RATE
+    assert change.reason == (
+        "V2 failure rate 75.0% over the last 10s (9 of 12, 9 of 12 on other sidecars) exceeds 50.0%"
+    )
+
+
+def test_the_group_rate_counts_this_hosts_recent_window_too() -> None:
+    local, _ = feed(CLOSED, [(95.0, OK)] * 4 + [(96.0, FAIL)])  # 1 of 5 failed here
+    assert check_group(SETTINGS, local, 6, 4, 100.0) == (local, None)  # 5 of 11: not above half
+    opened, change = check_group(SETTINGS, local, 6, 5, 100.0)  # 6 of 11
+    assert opened.status is BreakerStatus.OPEN
+    assert change is not None
+    assert "(6 of 11, 5 of 6 on other sidecars)" in change.reason
+    # Slots that left the window no longer count: 5 of 6 alone is below the minimum of 10 calls.
+    assert check_group(SETTINGS, local, 6, 5, 120.0) == (local, None)
+
+
+def test_the_group_rate_changes_nothing_without_others_or_when_not_closed() -> None:
+    assert check_group(SETTINGS, CLOSED, 0, 0, 100.0) == (CLOSED, None)
+    assert check_group(SETTINGS, CLOSED, 9, 9, 100.0) == (CLOSED, None)  # below the minimum of 10 calls
+    open_state = opened_at(90.0)
+    assert check_group(SETTINGS, open_state, 50, 50, 100.0) == (open_state, None)
+    half_open = BreakerState(BreakerStatus.HALF_OPEN)
+    assert check_group(SETTINGS, half_open, 50, 50, 100.0) == (half_open, None)
+    for settings in (BreakerSettings(enabled=False), BreakerSettings(error_rate=None)):
+        assert check_group(settings, CLOSED, 50, 50, 100.0) == (CLOSED, None)
