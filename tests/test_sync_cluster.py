@@ -257,6 +257,30 @@ def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Pat
         assert refused_call.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
 
 
+def one_component(group: Cluster) -> bool:
+    """Whether the group's open sessions connect every sidecar with every other (directly or by relays)."""
+    links = {m.node_id: m.connected_nodes() for m in group.members}
+    reached, frontier = set(), [group.members[0].node_id]
+    while frontier:
+        node = frontier.pop()
+        if node not in reached:
+            reached.add(node)
+            frontier.extend(links.get(node, ()))
+    return len(reached) == len(group.members)
+
+
+def test_with_fanout_one_each_sidecar_dials_one_peer_and_relays_reach_everyone(tmp_path: Path) -> None:
+    group = Cluster(tmp_path, 4, extra=(*FAST, "--sync-fanout", "1")).start()
+    try:
+        wait_for(lambda: one_component(group), timeout=15)
+        for member in group.members:
+            assert sum(p.connected and p.outgoing for p in member.status().peers) <= 1
+        group.members[3].put_flag("relayed", flag("c"))
+        assert time_until(lambda: all(m.variant("relayed") == "c" for m in group.members), timeout=1.0) < 1.0
+    finally:
+        group.stop()
+
+
 def test_sidecar_peers_shows_the_links(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
     from sidecar.cli.main import main
 
