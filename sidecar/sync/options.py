@@ -90,6 +90,14 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
         help="period of the full comparison with each peer (SIDECAR_SYNC_ANTI_ENTROPY_SECONDS; "
         "default %(default)s)",
     )
+    group.add_argument(
+        "--sync-tombstone-min-age",
+        type=float,
+        default=float(_env("SYNC_TOMBSTONE_MIN_AGE") or 3600.0),
+        metavar="SECONDS",
+        help="a deletion is forgotten once every known member holds it and it is at least this old "
+        "(SIDECAR_SYNC_TOMBSTONE_MIN_AGE; default %(default)s)",
+    )
 
 
 def _path(name: str) -> Path | None:
@@ -117,6 +125,8 @@ def sync_settings(args: argparse.Namespace) -> SyncSettings | None:
         tls = SyncTls(args.sync_tls_cert, args.sync_tls_key, args.sync_tls_ca)
     if args.sync_fanout < 1:
         raise InvalidArgumentError("--sync-fanout must be at least 1")
+    if args.sync_tombstone_min_age < 0:
+        raise InvalidArgumentError("--sync-tombstone-min-age must not be negative")
     return SyncSettings(
         group_secret_file=args.group_secret_file,
         listen=check_address(args.sync_listen or DEFAULT_SYNC_LISTEN, "--sync-listen"),
@@ -126,4 +136,5 @@ def sync_settings(args: argparse.Namespace) -> SyncSettings | None:
         tls=tls,
         fanout=args.sync_fanout,
         anti_entropy_seconds=args.sync_anti_entropy_seconds,
+        tombstone_min_age_seconds=args.sync_tombstone_min_age,
     )

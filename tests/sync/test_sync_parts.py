@@ -163,6 +163,12 @@ def test_sync_is_off_without_options_and_needs_the_secret(
         sync_settings(parse("--peer", "nonsense", "--group-secret-file", str(secret)))
     with pytest.raises(InvalidArgumentError, match="go together"):
         sync_settings(parse("--group-secret-file", str(secret), "--sync-tls-cert", "c.pem"))
+    assert settings.tombstone_min_age_seconds == 3600.0
+    aged = sync_settings(parse("--group-secret-file", str(secret), "--sync-tombstone-min-age", "5"))
+    assert aged is not None
+    assert aged.tombstone_min_age_seconds == 5.0
+    with pytest.raises(InvalidArgumentError, match="must not be negative"):
+        sync_settings(parse("--group-secret-file", str(secret), "--sync-tombstone-min-age", "-1"))
 
 
 def test_peers_file_lines_and_comments(tmp_path: Path) -> None:
