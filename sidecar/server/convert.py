@@ -33,13 +33,15 @@ def context_to_dict(context: struct_pb2.Struct) -> dict[str, Any]:
     return result
 
 
-def _struct(message: struct_pb2.Struct, depth: int) -> dict[str, Any]:
-    if depth > MAX_CONTEXT_DEPTH:
-        raise InvalidArgumentError(f"context is nested deeper than {MAX_CONTEXT_DEPTH} levels")
-    return {key: _value(value, depth) for key, value in message.fields.items()}
+def _struct(message: struct_pb2.Struct, depth: int, max_depth: float = MAX_CONTEXT_DEPTH) -> dict[str, Any]:
+    if depth > max_depth:
+        raise InvalidArgumentError(f"context is nested deeper than {max_depth} levels")
+    fields = message.fields
+    # Keys, then indexing: the map's items() is a pure-Python view, twice as slow.
+    return {key: _value(fields[key], depth, max_depth) for key in fields}
 
 
-def _value(value: struct_pb2.Value, depth: int) -> Any:
+def _value(value: struct_pb2.Value, depth: int, max_depth: float = MAX_CONTEXT_DEPTH) -> Any:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
@@ -48,16 +50,16 @@ def _value(value: struct_pb2.Value, depth: int) -> Any:
         if number.is_integer() and -_MAX_SAFE_INT <= number <= _MAX_SAFE_INT:
             return int(number)
         if not math.isfinite(number):
-            raise InvalidArgumentError("context numbers must be finite")
+            raise InvalidArgumentError("numbers must be finite")
         return number
     if kind == "bool_value":
         return value.bool_value
     if kind == "struct_value":
-        return _struct(value.struct_value, depth + 1)
+        return _struct(value.struct_value, depth + 1, max_depth)
     if kind == "list_value":
-        if depth + 1 > MAX_CONTEXT_DEPTH:
-            raise InvalidArgumentError(f"context is nested deeper than {MAX_CONTEXT_DEPTH} levels")
-        return [_value(item, depth + 1) for item in value.list_value.values]
+        if depth + 1 > max_depth:
+            raise InvalidArgumentError(f"context is nested deeper than {max_depth} levels")
+        return [_value(item, depth + 1, max_depth) for item in value.list_value.values]
     return None  # null_value, or a Value with no kind set
 
 
@@ -100,22 +102,8 @@ def to_struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct from an admin request as plain data (no size limits beyond the message limit)."""
-    return {key: _plain(value) for key, value in struct.fields.items()}
-
-
-def _plain(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
-    if kind == "list_value":
-        return [_plain(item) for item in value.list_value.values]
-    if kind == "number_value":
-        number = value.number_value
-        return int(number) if number.is_integer() and abs(number) <= _MAX_SAFE_INT else number
-    if kind in ("string_value", "bool_value"):
-        return getattr(value, kind)
-    return None
+    """A Struct from an admin request as plain data (no limits beyond the message's own)."""
+    return _struct(struct, 1, max_depth=math.inf)
 
 
 def stickiness_value(context: struct_pb2.Struct, attribute: str) -> str | None:
