@@ -35,7 +35,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-# Regenerates the committed protobuf/gRPC code; tests/test_proto_fresh.py fails when it is stale.
+# Regenerates the committed protobuf/gRPC code; tests/packaging/test_proto_fresh.py fails when it is stale.
 proto: $(STAMP)
 	$(BIN)/python -m sidecar.tools.genproto
 

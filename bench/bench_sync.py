@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from sidecar.v1 import routing_pb2 as rpb
-from tests.daemon import wait_for
-from tests.sync_cluster import Cluster, Member, flag, holding_rollout
+from tests.support.daemon import wait_for
+from tests.support.sync_cluster import Cluster, Member, flag, holding_rollout
 
 EXTRA = ("--log-level", "warning")
 

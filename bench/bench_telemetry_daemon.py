@@ -16,7 +16,7 @@ import uvloop
 from bench.bench_evaluate import EVALUATE
 from bench.harness import LoadResult, closed_loop, sidecar_daemon
 from sidecar.v1 import evaluation_pb2_grpc
-from tests.otlp_receiver import OtlpReceiver, unused_local_endpoint
+from tests.support.otlp_receiver import OtlpReceiver, unused_local_endpoint
 
 IN_FLIGHT = 16
 

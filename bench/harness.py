@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 
-from tests.daemon import free_port
+from tests.support.daemon import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon
+from tests.support.daemon import Daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "config"

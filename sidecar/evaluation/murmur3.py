@@ -2,7 +2,7 @@
 
 The hashing itself is the ``mmh3`` C extension: the same function as flagd's Go implementation, about 25x
 faster than pure Python, which matters because every fractional rule and every Route call hashes once.
-``tests/evaluation/test_murmur3.py`` pins it to published reference vectors.
+``tests/unit/evaluation/test_murmur3.py`` pins it to published reference vectors.
 """
 
 from __future__ import annotations

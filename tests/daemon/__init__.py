@@ -1,0 +1,1 @@
+"""Tests that drive one real daemon over its sockets."""

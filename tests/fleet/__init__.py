@@ -1,0 +1,1 @@
+"""Tests of several real sidecars syncing with each other."""

@@ -1,0 +1,1 @@
+"""Tests of what ships: container image, systemd unit, generated code."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real daemons, receivers and traffic drivers."""
