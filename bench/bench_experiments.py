@@ -31,7 +31,8 @@ import uvloop
 from bench.harness import ROOT, Call, Endpoints, LoadResult, closed_loop, open_loop, sidecar_daemon
 from sidecar.clock import SystemClock
 from sidecar.hlc import HybridLogicalClock
-from sidecar.runtime.experiments import ExperimentRuntime, exposure_rows
+from sidecar.runtime.experiment_exposures import exposure_rows
+from sidecar.runtime.experiments import ExperimentRuntime
 from sidecar.server.convert import to_struct
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import StateDatabase

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from sidecar.experiments.analysis import (
+from sidecar.experiments.model import (
     Direction,
     MetricAggregate,
     MetricDefinition,

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sidecar.experiments import (
-    ExperimentData,
-    ExperimentDefinition,
-    MetricKind,
-    MetricRole,
-    analyze_experiment,
-)
+from sidecar.experiments import ExperimentData, ExperimentDefinition, MetricKind, MetricRole
+from sidecar.experiments.analysis import analyze_experiment
 from sidecar.experiments.feedback import (
     DEFAULT_LEXICON,
     FeedbackEntry,

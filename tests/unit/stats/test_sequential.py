@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.stats import (
+from sidecar.stats.fixed import welch_t_test
+from sidecar.stats.sequential import (
     SequentialResult,
-    SummaryStats,
     mixture_sprt,
     sequential_mean_difference,
     sequential_proportion_difference,
     tighten,
-    welch_t_test,
 )
+from sidecar.stats.summary import SummaryStats
 
 
 def test_mixture_likelihood_ratio_by_hand() -> None:
