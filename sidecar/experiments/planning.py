@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sidecar.experiments.model import ExperimentDefinition, MetricKind, MetricRole
-from sidecar.stats.power import required_sample_size
+from sidecar.stats.power import required_sample_size, whole_units
 from sidecar.stats.summary import SummaryStats
 
 
@@ -134,7 +134,7 @@ def plan_sample_size(
         alpha_per_comparison=level,
         power=power,
         comparisons=comparisons,
-        per_arm_equal=max(2, math.ceil(n_equal - 1e-9)),
+        per_arm_equal=whole_units(n_equal),
         total=sum(arm_units),
         arm_units=arm_units,
         weights=tuple(float(w) for w in weights),
