@@ -11,7 +11,8 @@ from html import escape
 from typing import Any
 
 from sidecar.experiments.config import ExperimentConfig
-from sidecar.experiments.feedback import FeedbackSummary, Priority, Sentiment
+from sidecar.experiments.feedback import FeedbackSummary
+from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.experiments.model import ExperimentReport
 from sidecar.experiments.report_html import render_html
 from sidecar.experiments.report_json import to_json

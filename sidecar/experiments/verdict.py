@@ -67,7 +67,7 @@ def decide(
     primaries = [r for r in results if r.role is MetricRole.PRIMARY]
     if not primaries:
         if violations:
-            return Decision(Verdict.DO_NOT_SHIP, "Guardrail degraded: " + "; ".join(violations) + ".")
+            return _guardrails_degraded(violations)
         return Decision(Verdict.INCONCLUSIVE, "The experiment defines no primary metric to decide on.")
     reached = planned is None or all(
         effective_n(exposures[definition.control], exposures[t]) >= planned for t in definition.treatments
@@ -129,11 +129,15 @@ def _winner(
             best.variant,
         )
     if violations:
-        return Decision(Verdict.DO_NOT_SHIP, "Guardrail degraded: " + "; ".join(violations) + ".")
+        return _guardrails_degraded(violations)
     primary_bad = {r.variant for r in primaries if r.outcome is Outcome.DEGRADED}
     if primary_bad and primary_bad >= set(definition.treatments):
         return Decision(Verdict.DO_NOT_SHIP, f"Primary metric significantly worse: {_worse(primaries)}.")
     return None
+
+
+def _guardrails_degraded(violations: tuple[str, ...]) -> Decision:
+    return Decision(Verdict.DO_NOT_SHIP, "Guardrail degraded: " + "; ".join(violations) + ".")
 
 
 def _worse(primaries: Sequence[MetricResult]) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sidecar.errors import InvalidArgumentError
 from sidecar.experiments.config import ExperimentConfig
-from sidecar.experiments.feedback import MAX_RATING, MIN_RATING, Classification
+from sidecar.experiments.feedback_text import MAX_RATING, MIN_RATING, Classification
 from sidecar.experiments.model import MetricDefinition, MetricKind
 
 MAX_EVENTS_PER_BATCH = 10_000

@@ -25,7 +25,7 @@ from sidecar.clock import Clock
 from sidecar.errors import NotFoundError
 from sidecar.evaluation.model import Reason, Resolution
 from sidecar.experiments.config import ExperimentConfig
-from sidecar.experiments.feedback import classify
+from sidecar.experiments.feedback_text import classify
 from sidecar.experiments.model import Correction
 from sidecar.experiments.results import ExperimentResults
 from sidecar.runtime.experiment_exposures import Exposure, exposure_rows

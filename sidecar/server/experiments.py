@@ -11,7 +11,7 @@ import grpc
 
 from sidecar.clock import Clock
 from sidecar.errors import InvalidArgumentError
-from sidecar.experiments.feedback import Priority, Sentiment
+from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.experiments.model import Correction
 from sidecar.experiments.results import render_results_html, render_results_text, to_results_json
 from sidecar.runtime.experiment_intake import FeedbackSubmission, TrackedEvent

@@ -12,7 +12,7 @@ import pytest
 
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.experiments import Verdict
-from sidecar.experiments.feedback import Priority, Sentiment
+from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.hlc import HybridLogicalClock
 from sidecar.runtime.experiment_intake import (
     MAX_CATEGORY,
