@@ -1,7 +1,8 @@
 """Experiments: what exposure logging costs Evaluate, and how long Analyze takes on a large experiment.
 
-(a) In process: what ``on_resolution`` adds to one evaluation of the experiment's flag, and what the
-    background flush spends per exposure (window, eligibility rule, SQLite upsert).
+(a) In process: what the exposure hook (``ExperimentRuntime.evaluation``) adds to one evaluation of the
+    experiment's flag, and what the background flush spends per exposure (window, eligibility rule, SQLite
+    upsert).
     Over gRPC: Evaluate latency and throughput for the flag of experiment ``checkout-button`` on a daemon
     with the example configuration, against the same flag on a daemon without ``experiments.yaml`` (no
     exposure logging). Every call has a new targetingKey, so every call is a new exposure (the worst case).
@@ -31,7 +32,8 @@ import uvloop
 from bench.harness import ROOT, Call, Endpoints, LoadResult, closed_loop, open_loop, sidecar_daemon
 from sidecar.clock import SystemClock
 from sidecar.hlc import HybridLogicalClock
-from sidecar.runtime.experiments import ExperimentRuntime, exposure_rows
+from sidecar.runtime.experiment_exposures import exposure_rows
+from sidecar.runtime.experiments import ExperimentRuntime
 from sidecar.server.convert import to_struct
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import StateDatabase
@@ -69,7 +71,7 @@ def in_process(rounds: int) -> None:
         store = ExperimentStore(database)
         config = ConfigStore(EXAMPLES, database, HybridLogicalClock("bench", clock), clock, {})
         runtime = ExperimentRuntime(config, store, clock, {})
-        hook = runtime.on_resolution
+        hook = runtime.evaluation
 
         def plain() -> None:
             for context in contexts:
@@ -77,13 +79,13 @@ def in_process(rounds: int) -> None:
 
         def hooked() -> None:
             for context in contexts:
-                hook(snapshot, evaluate(FLAG, context, 1.8e9), context, 1.8e9)
+                hook(snapshot, evaluate(FLAG, context, 1.8e9), context, 1.8e9, 0.0)
             runtime._exposures.clear()  # the buffer would be drained by the flush
 
         base = best_of(plain) / rounds * 1e9
         with_hook = best_of(hooked) / rounds * 1e9
         print(
-            f"evaluate {FLAG} in process: {base:,.0f} ns; with on_resolution: {with_hook:,.0f} ns "
+            f"evaluate {FLAG} in process: {base:,.0f} ns; with the exposure hook: {with_hook:,.0f} ns "
             f"(+{with_hook - base:,.0f} ns per call)"
         )
 

@@ -10,8 +10,9 @@ from typing import Any, TypeAlias
 import grpc
 
 from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_json, rpc_failed
-from sidecar.experiments.analysis import MetricKind, SampleSizePlan, plan_sample_size
-from sidecar.experiments.config import parse_mde
+from sidecar.experiments.config_values import parse_mde
+from sidecar.experiments.model import MetricKind
+from sidecar.experiments.planning import SampleSizePlan, plan_sample_size
 from sidecar.server.convert import struct_to_dict
 from sidecar.stats.formatting import fmt_num, fmt_pct
 from sidecar.v1 import experiment_pb2 as pb

@@ -1,7 +1,12 @@
 """Pure experiment analysis: definitions and aggregates in, an :class:`ExperimentReport` out; text, JSON and
-HTML renderers; user-feedback classification and summaries."""
+HTML renderers; user-feedback classification and summaries.
 
-from sidecar.experiments.analysis import (
+The package exports the vocabulary (:mod:`sidecar.experiments.model`), which loads no statistics code; the
+analysis itself is :func:`sidecar.experiments.analysis.analyze_experiment` and sample-size planning
+:func:`sidecar.experiments.planning.plan_sample_size`.
+"""
+
+from sidecar.experiments.model import (
     AnalysisMode,
     ArmExposure,
     ArmStats,
@@ -17,11 +22,7 @@ from sidecar.experiments.analysis import (
     MetricResult,
     MetricRole,
     Outcome,
-    SampleSizePlan,
     Verdict,
-    analyze_experiment,
-    plan_sample_size,
-    resolve_tau,
 )
 
 __all__ = [
@@ -40,9 +41,5 @@ __all__ = [
     "MetricResult",
     "MetricRole",
     "Outcome",
-    "SampleSizePlan",
     "Verdict",
-    "analyze_experiment",
-    "plan_sample_size",
-    "resolve_tau",
 ]

@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from sidecar.experiments.analysis import ExperimentReport
 from sidecar.experiments.config import ExperimentConfig
-from sidecar.experiments.feedback import FeedbackSummary, Priority, Sentiment
-from sidecar.experiments.report_render import render_html, render_text, to_json
+from sidecar.experiments.feedback import FeedbackSummary
+from sidecar.experiments.feedback_text import Priority, Sentiment
+from sidecar.experiments.model import ExperimentReport
+from sidecar.experiments.report_html import render_html
+from sidecar.experiments.report_json import to_json
+from sidecar.experiments.report_text import render_text
 from sidecar.stats.formatting import fmt_num, fmt_pct, json_float, table
 
 SENTIMENT_ORDER = (Sentiment.POSITIVE, Sentiment.NEUTRAL, Sentiment.NEGATIVE)

@@ -11,15 +11,11 @@ import grpc
 
 from sidecar.clock import Clock
 from sidecar.errors import InvalidArgumentError
-from sidecar.experiments.analysis import Correction
-from sidecar.experiments.feedback import Priority, Sentiment
+from sidecar.experiments.feedback_text import Priority, Sentiment
+from sidecar.experiments.model import Correction
 from sidecar.experiments.results import render_results_html, render_results_text, to_results_json
-from sidecar.runtime.experiments import (
-    ExperimentOverview,
-    ExperimentRuntime,
-    FeedbackSubmission,
-    TrackedEvent,
-)
+from sidecar.runtime.experiment_intake import FeedbackSubmission, TrackedEvent
+from sidecar.runtime.experiments import ExperimentOverview, ExperimentRuntime
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import to_struct
 from sidecar.v1 import experiment_pb2 as pb

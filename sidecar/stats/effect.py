@@ -7,19 +7,26 @@ import math
 from sidecar.stats.summary import SummaryStats
 
 
+def pooled_std_dev(a: SummaryStats, b: SummaryStats) -> float:
+    """``s_pooled = √(((n_a−1)s_a² + (n_b−1)s_b²) / (n_a + n_b − 2))``; 0 with fewer than 3 units in total."""
+    dof = a.n + b.n - 2
+    if dof <= 0:
+        return 0.0
+    return math.sqrt(max(0.0, ((a.n - 1) * a.variance + (b.n - 1) * b.variance) / dof))
+
+
 def cohens_d(control: SummaryStats, treatment: SummaryStats) -> float:
-    """``(μ_t − μ_c) / s_pooled`` with ``s_pooled² = ((n_c−1)s_c² + (n_t−1)s_t²) / (n_c + n_t − 2)``.
+    """``(μ_t − μ_c) / s_pooled`` (see :func:`pooled_std_dev`).
 
     Returns 0 when the pooled standard deviation is 0 or undefined (fewer than 3 units in total), so reports
     never carry NaN or infinities.
     """
-    dof = control.n + treatment.n - 2
-    if control.n == 0 or treatment.n == 0 or dof <= 0:
+    if control.n == 0 or treatment.n == 0:
         return 0.0
-    pooled = ((control.n - 1) * control.variance + (treatment.n - 1) * treatment.variance) / dof
+    pooled = pooled_std_dev(control, treatment)
     if pooled <= 0.0:
         return 0.0
-    return (treatment.mean - control.mean) / math.sqrt(pooled)
+    return (treatment.mean - control.mean) / pooled
 
 
 def cohens_h(p_control: float, p_treatment: float) -> float:

@@ -152,4 +152,10 @@ def sample_size_per_arm(
     n = required_sample_size(
         baseline=baseline, mde=mde, alpha=alpha, power=power, kind=kind, std_dev=std_dev, relative=relative
     )
+    return whole_units(n)
+
+
+def whole_units(n: float) -> int:
+    """A sample size rounded up to whole units (at least 2, so a variance exists); the tolerance keeps an
+    exact solution such as ``100.0000000001`` from costing one more unit."""
     return max(2, math.ceil(n - 1e-9))

@@ -25,9 +25,9 @@ Guarantees and caveats:
   test is most sensitive to effects of size ≈ τ); a sensible choice is the minimum detectable effect, in the
   units of the difference.
 * These functions are stateless: each call gives ``1/Λ_n`` for the *current* data. The formal always-valid
-  p-value is the running minimum over looks, and the formal confidence sequence the running intersection;
-  :func:`tighten` folds a new look into the previous one. Stopping at the first look where the current
-  p-value is ``≤ α`` is the same rule either way.
+  p-value is the running minimum over looks, and the formal confidence sequence the running intersection.
+  Stopping at the first look where the current p-value is ``≤ α`` is the same rule either way, so nothing
+  here keeps state across looks.
 * ``V`` uses plug-in variance estimates, so validity is asymptotic (as in the paper's treatment of unknown
   variance / Bernoulli data); it is reliable once each arm has a few dozen units.
 """
@@ -116,19 +116,3 @@ def sequential_proportion_difference(
     p_t = treatment_successes / treatment_n
     variance = p_c * (1.0 - p_c) / control_n + p_t * (1.0 - p_t) / treatment_n
     return mixture_sprt(p_t - p_c, variance, alpha=alpha, tau=tau)
-
-
-def tighten(previous: SequentialResult | None, current: SequentialResult) -> SequentialResult:
-    """Fold a new look into the running always-valid result: minimum p-value, intersected interval.
-
-    The estimate is the current one. If floating-point noise makes the intersection empty, the current
-    interval is kept (an empty intersection has probability ≤ alpha and means the sequence already excluded
-    every value).
-    """
-    if previous is None:
-        return current
-    low = max(previous.ci_low, current.ci_low)
-    high = min(previous.ci_high, current.ci_high)
-    if low > high:
-        low, high = current.ci_low, current.ci_high
-    return SequentialResult(current.estimate, low, high, min(previous.p_value, current.p_value))

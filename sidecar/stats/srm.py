@@ -7,8 +7,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sidecar.stats._dist import chi2_sf
-
 DEFAULT_SRM_THRESHOLD = 0.001
 
 
@@ -57,5 +55,8 @@ def sample_ratio_mismatch(
     if total == 0 or active < 2:
         return SrmResult(0.0, 1.0, False, expected, observed_t)
     statistic = math.fsum((o - e) ** 2 / e for o, e in zip(observed, expected, strict=True) if e > 0.0)
+    # Imported here: the report types name SrmResult, and loading them must not load scipy.
+    from sidecar.stats._dist import chi2_sf
+
     p_value = chi2_sf(statistic, active - 1)
     return SrmResult(statistic, p_value, p_value < threshold, expected, observed_t)

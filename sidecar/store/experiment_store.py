@@ -14,8 +14,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sidecar.experiments.analysis import MetricAggregate, MetricKind
 from sidecar.experiments.feedback import FeedbackEntry
+from sidecar.experiments.model import MetricAggregate, MetricKind
 from sidecar.store.database import StateDatabase
 
 SCHEMA = """

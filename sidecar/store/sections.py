@@ -14,7 +14,7 @@ from typing import Any
 from sidecar.alerts.rules import parse_alerts
 from sidecar.config.located import LocatedDocument
 from sidecar.evaluation.flags import compile_flag_definition, compile_flags
-from sidecar.experiments.config import parse_experiments
+from sidecar.experiments.config_parse import parse_experiments
 from sidecar.rollout.parse import parse_rollouts, rollout_from_mapping
 
 FLAG = "flag"

@@ -20,23 +20,16 @@ from sidecar.experiments import (
     MetricRole,
     Outcome,
     Verdict,
-    analyze_experiment,
-    plan_sample_size,
-    resolve_tau,
 )
-from sidecar.stats import (
-    SummaryStats,
-    benjamini_hochberg,
-    cohens_d,
-    cohens_h,
-    holm,
-    relative_lift,
-    sample_size_per_arm,
-    sequential_mean_difference,
-    sequential_proportion_difference,
-    two_proportion_z_test,
-    welch_t_test,
-)
+from sidecar.experiments.analysis import analyze_experiment
+from sidecar.experiments.comparison import resolve_tau
+from sidecar.experiments.planning import plan_sample_size
+from sidecar.stats.effect import cohens_d, cohens_h
+from sidecar.stats.fixed import relative_lift, two_proportion_z_test, welch_t_test
+from sidecar.stats.multiple import benjamini_hochberg, holm
+from sidecar.stats.power import sample_size_per_arm
+from sidecar.stats.sequential import sequential_mean_difference, sequential_proportion_difference
+from sidecar.stats.summary import SummaryStats
 from tests.unit.experiments.builders import binomial
 
 CONVERSION = MetricDefinition("conversion", MetricKind.BINOMIAL)

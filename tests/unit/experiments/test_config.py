@@ -10,8 +10,11 @@ from sidecar.config.located import parse_text
 from sidecar.errors import ConfigError
 from sidecar.evaluation.flags import compile_flags
 from sidecar.experiments import AnalysisMode, Correction, MetricKind, MetricRole
-from sidecar.experiments.config import ExperimentConfig, cross_check, parse_experiments, parse_mde, parse_time
-from sidecar.runtime.experiments import exposure_rows
+from sidecar.experiments.config import ExperimentConfig
+from sidecar.experiments.config_parse import parse_experiments
+from sidecar.experiments.config_values import parse_mde, parse_time
+from sidecar.experiments.flag_check import cross_check
+from sidecar.runtime.experiment_exposures import exposure_rows
 from sidecar.store.snapshot import DatabaseLoad, build_snapshot
 from sidecar.store.sources import SourceStatus
 

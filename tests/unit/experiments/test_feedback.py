@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from sidecar.experiments import (
-    ExperimentData,
-    ExperimentDefinition,
-    MetricKind,
-    MetricRole,
-    analyze_experiment,
-)
+from sidecar.experiments import ExperimentData, ExperimentDefinition, MetricKind, MetricRole
+from sidecar.experiments.analysis import analyze_experiment
 from sidecar.experiments.feedback import (
-    DEFAULT_LEXICON,
     FeedbackEntry,
+    ratings_to_metric,
+    satisfaction_metric,
+    summarize_feedback,
+)
+from sidecar.experiments.feedback_text import (
+    DEFAULT_LEXICON,
     Lexicon,
     Priority,
     Sentiment,
     classify,
-    ratings_to_metric,
-    satisfaction_metric,
-    summarize_feedback,
     tokenize,
 )
 

@@ -17,9 +17,11 @@ from sidecar.experiments import (
     MetricDefinition,
     MetricKind,
     MetricRole,
-    analyze_experiment,
 )
-from sidecar.experiments.report_render import render_html, render_text, to_json
+from sidecar.experiments.analysis import analyze_experiment
+from sidecar.experiments.report_html import render_html
+from sidecar.experiments.report_json import to_json
+from sidecar.experiments.report_text import render_text
 from tests.unit.experiments.builders import binomial
 
 

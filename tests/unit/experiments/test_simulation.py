@@ -16,9 +16,10 @@ from sidecar.experiments import (
     MetricDefinition,
     MetricKind,
     Verdict,
-    analyze_experiment,
 )
-from sidecar.stats import SummaryStats, welch_t_test
+from sidecar.experiments.analysis import analyze_experiment
+from sidecar.stats.fixed import welch_t_test
+from sidecar.stats.summary import SummaryStats
 from tests.unit.experiments.builders import aggregate, binomial
 
 REPS = 200

@@ -7,8 +7,16 @@ import json
 import numpy as np
 import pytest
 
-from sidecar.stats import LATENCY_BUCKET_BOUNDS, LATENCY_BUCKET_COUNT, welch_t_test
-from sidecar.stats.compare import Verdict, VersionSample, compare_versions, render_text, to_json
+from sidecar.stats.compare import (
+    LATENCY_BUCKET_BOUNDS,
+    Verdict,
+    VersionSample,
+    compare_versions,
+    render_text,
+    to_json,
+)
+from sidecar.stats.fixed import welch_t_test
+from sidecar.stats.histogram import LATENCY_BUCKET_COUNT
 from sidecar.stats.summary import SummaryStats
 
 

@@ -10,14 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from sidecar.stats import (
-    SummaryStats,
-    cohens_d,
-    relative_lift,
-    relative_lift_variance,
-    two_proportion_z_test,
-    welch_t_test,
-)
+from sidecar.stats.effect import cohens_d
+from sidecar.stats.fixed import relative_lift, relative_lift_variance, two_proportion_z_test, welch_t_test
+from sidecar.stats.summary import SummaryStats
 
 
 def _from_array(x: np.ndarray) -> SummaryStats:

@@ -11,8 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.stats import LATENCY_BUCKET_BOUNDS, LATENCY_BUCKET_COUNT, bucket_index, percentile_from_histogram
-from sidecar.stats.histogram import bucket_range
+from sidecar.stats.compare import LATENCY_BUCKET_BOUNDS
+from sidecar.stats.histogram import (
+    LATENCY_BUCKET_COUNT,
+    bucket_index,
+    bucket_range,
+    percentile_from_histogram,
+)
 
 
 def test_layout_is_pinned() -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.stats import benjamini_hochberg, holm
+from sidecar.stats.multiple import benjamini_hochberg, holm
 
 # Table 1 (m = 4), by hand. Sorted: 0.005 (#4), 0.01 (#1), 0.03 (#3), 0.04 (#2).
 #   Holm:  4·0.005 = 0.02; 3·0.01 = 0.03; 2·0.03 = 0.06; 1·0.04 = 0.04 -> running max 0.06

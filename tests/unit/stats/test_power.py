@@ -7,16 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from sidecar.stats import (
-    SummaryStats,
+from sidecar.stats.fixed import two_proportion_z_test
+from sidecar.stats.power import (
     achieved_power,
     power_from_standard_error,
     required_sample_size,
     sample_size_per_arm,
     two_proportion_power,
-    two_proportion_z_test,
     two_sample_t_power,
 )
+from sidecar.stats.summary import SummaryStats
 
 
 def test_power_from_standard_error_limits() -> None:

@@ -11,17 +11,16 @@ import math
 
 import pytest
 
-from sidecar.stats import (
-    SummaryStats,
-    cohens_h,
+from sidecar.stats.effect import cohens_h
+from sidecar.stats.fixed import two_proportion_z_test, welch_t_test
+from sidecar.stats.power import (
     required_sample_size,
-    sample_ratio_mismatch,
     sample_size_per_arm,
     two_proportion_power,
-    two_proportion_z_test,
     two_sample_t_power,
-    welch_t_test,
 )
+from sidecar.stats.srm import sample_ratio_mismatch
+from sidecar.stats.summary import SummaryStats
 
 
 def _stats(values: list[float]) -> SummaryStats:

@@ -9,15 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.stats import (
-    SequentialResult,
-    SummaryStats,
+from sidecar.stats.fixed import welch_t_test
+from sidecar.stats.sequential import (
     mixture_sprt,
     sequential_mean_difference,
     sequential_proportion_difference,
-    tighten,
-    welch_t_test,
 )
+from sidecar.stats.summary import SummaryStats
 
 
 def test_mixture_likelihood_ratio_by_hand() -> None:
@@ -75,16 +73,6 @@ def test_proportion_uses_unpooled_variance() -> None:
     result = sequential_proportion_difference(100, 1000, 140, 1000, tau=0.02)
     variance = 0.1 * 0.9 / 1000 + 0.14 * 0.86 / 1000
     assert result == mixture_sprt(0.14 - 0.1, variance, tau=0.02)
-
-
-def test_tighten_keeps_running_minimum_and_intersection() -> None:
-    first = SequentialResult(0.1, -0.2, 0.4, 0.3)
-    second = SequentialResult(0.05, -0.1, 0.5, 0.6)
-    folded = tighten(first, second)
-    assert folded == SequentialResult(0.05, -0.1, 0.4, 0.3)
-    assert tighten(None, second) == second
-    disjoint = tighten(SequentialResult(0.0, -1.0, -0.5, 0.01), SequentialResult(0.7, 0.5, 0.9, 0.02))
-    assert (disjoint.ci_low, disjoint.ci_high, disjoint.p_value) == (0.5, 0.9, 0.01)
 
 
 def _cumulative_stats(x: np.ndarray, looks: np.ndarray) -> list[SummaryStats]:

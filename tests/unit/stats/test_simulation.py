@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sidecar.stats import SummaryStats, relative_lift, two_proportion_z_test, welch_t_test
+from sidecar.stats.fixed import relative_lift, two_proportion_z_test, welch_t_test
+from sidecar.stats.summary import SummaryStats
 
 REPS = 2000
 # 3 binomial standard errors of a 95 % coverage estimate over REPS replications: ±1.46 points
