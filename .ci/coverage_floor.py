@@ -40,7 +40,8 @@ def tally_packages(report: dict[str, Any]) -> tuple[Tally, dict[str, Tally]]:
         statements, covered = int(summary["num_statements"]), int(summary["covered_lines"])
         total.add(statements, covered)
         parts = PurePosixPath(name.replace("\\", "/")).parts
-        if len(parts) > 2 and parts[0] == "sidecar":
+        # A package of generated code only (all omitted) has no statements and no floor to hold.
+        if len(parts) > 2 and parts[0] == "sidecar" and statements:
             packages.setdefault(parts[1], Tally()).add(statements, covered)
     return total, packages
 
