@@ -24,6 +24,7 @@ BUF := $(VENV)/buf/node_modules/.bin/buf
 lint: $(STAMP)
 	$(BIN)/ruff check sidecar tests bench clients
 	$(BIN)/ruff format --check sidecar tests bench clients
+	$(BIN)/lint-imports --no-logo --no-cache
 	@if command -v npm >/dev/null; then \
 		test -x $(BUF) || npm install --silent --prefix $(VENV)/buf @bufbuild/buf@1.75.0; \
 		cd proto && ../$(BUF) lint; \
@@ -32,8 +33,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sidecar
 
+# Daemons started by the tests are measured too (pyproject.toml [tool.coverage.run]). pytest's exit code
+# is kept as is: 5 means no test ran, and that must fail the build as loudly as a failing test.
 unit: $(STAMP)
-	$(BIN)/pytest
+	rm -f .coverage .coverage.* coverage.json
+	$(BIN)/pytest --cov=sidecar --cov-report=term:skip-covered || { rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; fi; exit $$rc; }
+	$(BIN)/coverage json -q -o coverage.json
+	$(BIN)/python .ci/coverage_floor.py coverage.json
 
 # Regenerates the committed protobuf/gRPC code; tests/packaging/test_proto_fresh.py fails when it is stale.
 proto: $(STAMP)

@@ -2,8 +2,9 @@
 
 The daemon's modules live in ``sidecar/v1`` so their ``from sidecar.v1 import ..._pb2`` imports resolve
 inside this package. The Python client ships its own copy of the message modules it needs (same proto
-file names and content, so both copies can share a process's descriptor pool). ``tests/packaging/test_proto_fresh.py``
-regenerates into a temporary directory and fails when either committed copy is stale.
+file names and content, so both copies can share a process's descriptor pool).
+``tests/packaging/test_proto_fresh.py`` regenerates into a temporary directory and fails when either
+committed copy is stale.
 """
 
 from __future__ import annotations

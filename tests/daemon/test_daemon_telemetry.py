@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from sidecar.server.convert import to_struct
 from sidecar.v1 import evaluation_pb2, routing_pb2, routing_pb2_grpc
-from tests.support.daemon import Daemon
+from tests.support.daemon import Daemon, wait_for
 from tests.support.flagfiles import boolean_flag, write_flags
 from tests.support.otlp_receiver import OtlpReceiver, attributes
 
@@ -116,19 +116,18 @@ def test_error_evaluations_carry_error_type(daemon: Daemon, receiver: OtlpReceiv
         "broken.json",
         {"bad": {**boolean_flag("off"), "targeting": {"if": [True, "missing-variant", "off"]}}},
     )
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            response = daemon.evaluation().Evaluate(
+
+    def evaluated() -> evaluation_pb2.EvaluateResponse | None:
+        try:  # NOT_FOUND until the daemon has loaded the new file
+            return daemon.evaluation().Evaluate(
                 evaluation_pb2.EvaluateRequest(flag_key="bad"),
                 metadata=[("traceparent", TRACEPARENT)],
                 timeout=5,
             )
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+        except grpc.RpcError:
+            return None
+
+    response = wait_for(evaluated, timeout=30)
     assert response.reason == evaluation_pb2.REASON_ERROR
     span = receiver.wait_for_span(
         "sidecar.v1.EvaluationService/Evaluate",

@@ -185,7 +185,7 @@ def test_exposure_is_recorded_once_per_unit_inside_the_window_for_eligible_rando
     daemon: Daemon,
 ) -> None:
     variant = evaluate(daemon, "u1")
-    time.sleep(0.05)
+    time.sleep(0.05)  # lets the wall clock move on: the unit's last_seen must differ from its first_seen
     assert evaluate(daemon, "u1") == variant
     time.sleep(0.05)
     daemon.evaluation().EvaluateAll(

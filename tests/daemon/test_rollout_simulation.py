@@ -163,8 +163,13 @@ def test_kill_9_mid_phase_resumes_same_phase_generation_and_elapsed_time(start: 
     daemon = start(definition)
     traffic = Traffic(daemon, "svc", healthy)
     drive_until(traffic, lambda s: s.phase == "HALF", timeout=30)
-    time.sleep(1.0)
-    before = rollout(daemon)
+
+    def a_second_into_the_phase() -> pb.RolloutStatus | None:
+        # Some time in the phase, so that keeping the elapsed time across the restart is visible.
+        status = rollout(daemon)
+        return status if status.phase_elapsed_seconds >= 1.0 else None
+
+    before = wait_for(a_second_into_the_phase, timeout=30)
     audit_before = (
         daemon.admin()
         .ListAudit(admin_pb2.ListAuditRequest(target="svc"), metadata=daemon.auth(), timeout=5)
