@@ -485,9 +485,3 @@ def _sample(counts: BucketCounts, duration_s: float) -> VersionSample:
         duration_s=float(duration_s),
     )
 
-
-def outcome_kind(success: bool, fallback: bool) -> OutcomeKind:
-    """A fallback to V1 is its own kind (degraded, not user-visible); otherwise success or error."""
-    if fallback:
-        return OutcomeKind.FALLBACK
-    return OutcomeKind.SUCCESS if success else OutcomeKind.ERROR

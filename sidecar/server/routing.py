@@ -11,12 +11,12 @@ import grpc
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
-from sidecar.rollout.model import RolloutDefinition, Version
+from sidecar.rollout.model import RolloutDefinition, Version, outcome_kind
 from sidecar.rollout.router import RouteDecision, RouteReason
 from sidecar.rollout.state import RolloutState, RolloutStatus, phase_elapsed
 from sidecar.rollout.transitions import Transition
 from sidecar.rollout.windows import VersionTotals
-from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView, outcome_kind
+from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView
 from sidecar.server.admin import check_reason
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import stickiness_value, struct_to_dict, to_struct
