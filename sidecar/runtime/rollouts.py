@@ -484,4 +484,3 @@ def _sample(counts: BucketCounts, duration_s: float) -> VersionSample:
         latency_buckets=counts.histogram,
         duration_s=float(duration_s),
     )
-
