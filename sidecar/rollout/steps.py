@@ -31,7 +31,7 @@ from sidecar.rollout.windows import (
 )
 
 MAX_OUTCOMES_PER_BATCH = 10_000
-MAX_LATENCY_MS = 3_600_000.0  # a reported latency above this is refused (windows clamp lower still)
+MAX_REPORTED_LATENCY_MS = 3_600_000.0  # refused above this; windows clamp what they count lower still
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ def check_batch(outcomes: Sequence[OutcomeReport], rollouts: Mapping[str, Rollou
     for index, outcome in enumerate(outcomes):
         if outcome.rollout_key not in rollouts:
             raise InvalidArgumentError(f"outcomes[{index}]: rollout {outcome.rollout_key!r} does not exist")
-        if not 0.0 <= outcome.latency_ms <= MAX_LATENCY_MS:
+        if not 0.0 <= outcome.latency_ms <= MAX_REPORTED_LATENCY_MS:
             raise InvalidArgumentError(
-                f"outcomes[{index}]: latency_ms must be between 0 and {MAX_LATENCY_MS:.0f}"
+                f"outcomes[{index}]: latency_ms must be between 0 and {MAX_REPORTED_LATENCY_MS:.0f}"
             )
 
 
