@@ -45,10 +45,11 @@ from sidecar.alerts.model import (
     MetricRef,
     Severity,
 )
-from sidecar.config.located import LocatedDocument, PathKey
 
 # The rollout parser's reader collects located problems and reports unknown fields with suggestions.
-from sidecar.config.reader import KEY_NAME, KEY_NAME_RULE, ProblemCollector
+from sidecar.config.keys import KEY_RULE, is_key
+from sidecar.config.located import LocatedDocument, PathKey
+from sidecar.config.reader import ProblemCollector
 from sidecar.rollout.model import Gates, Version
 from sidecar.rollout.parse import parse_duration
 
@@ -95,8 +96,8 @@ def parse_alerts(doc: LocatedDocument) -> dict[str, AlertRule]:
 def _rule(reader: ProblemCollector, name: str, raw: object) -> AlertRule | None:
     """The rule at ``alerts.<name>``, or None when it is too broken to build (problems are recorded)."""
     path: PathKey = (SECTION, name)
-    if not KEY_NAME.fullmatch(name):
-        reader.report(path, f"rule name must be {KEY_NAME_RULE}")
+    if not is_key(name):
+        reader.report(path, f"rule name must be {KEY_RULE}")
     data = reader.mapping(path, raw, _RULE_FIELDS) or {}
     if "metric" not in data:
         reader.report(path, f"metric is required; one of {', '.join(_METRIC_NAMES)}")
@@ -196,7 +197,7 @@ def _version(raw: object) -> Version:
 
 
 def _rollout(raw: object) -> str:
-    if raw == ALL_ROLLOUTS or (isinstance(raw, str) and KEY_NAME.fullmatch(raw)):
+    if raw == ALL_ROLLOUTS or is_key(raw):
         return str(raw)
     raise ValueError(f'must be a rollout key or "*" for every rollout, got {raw!r}')
 

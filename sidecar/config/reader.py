@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidecar.config.keys import KEY_PATTERN, KEY_RULE, is_key
 from sidecar.config.located import LocatedDocument, PathKey
 from sidecar.errors import ConfigError, ConfigProblem
 
-# Keys of rollouts, experiments, alert rules and phases: safe in URLs, metrics and log lines.
-KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-KEY_NAME_RULE = "1–128 letters, digits, '.', '_' or '-', starting alphanumeric"
+# The experiment parser still reads the key grammar under these names; sidecar.config.keys owns it.
+KEY_NAME = KEY_PATTERN
+KEY_NAME_RULE = KEY_RULE
 
 
 @dataclass
@@ -81,6 +81,7 @@ def text(raw: object) -> str:
 
 
 def key_name(raw: object) -> str:
-    if not isinstance(raw, str) or not KEY_NAME.fullmatch(raw):
-        raise ValueError(f"must be {KEY_NAME_RULE}, got {raw!r}")
+    """A checker for a name in the key grammar (phase and step names)."""
+    if not is_key(raw):
+        raise ValueError(f"must be {KEY_RULE}, got {raw!r}")
     return raw

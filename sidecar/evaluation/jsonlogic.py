@@ -17,8 +17,9 @@ from sidecar.config.located import PathKey
 from sidecar.evaluation.flagd_operators import FLAGD_OPERATORS
 from sidecar.evaluation.fractional import compile_fractional
 from sidecar.evaluation.model import Targeting
-from sidecar.evaluation.operators import STANDARD_OPERATORS, split_path
+from sidecar.evaluation.operators import STANDARD_OPERATORS
 from sidecar.evaluation.rules import NULL, Compiled, InvalidRuleError, Operator, constant
+from sidecar.evaluation.variables import split_path
 
 MAX_RULE_DEPTH = 64
 MAX_RULE_NODES = 50_000

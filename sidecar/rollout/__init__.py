@@ -9,8 +9,10 @@
 * :mod:`~sidecar.rollout.policy` — :func:`decide`, the policy engine.
 * :mod:`~sidecar.rollout.state` and :mod:`~sidecar.rollout.transitions` — rollout state and every change to
   it, each returning the new state and an audit event.
+* :mod:`~sidecar.rollout.steps` — the one call per reported batch (:func:`~sidecar.rollout.steps.record`)
+  and per policy tick (:func:`~sidecar.rollout.steps.tick`) that the runtime makes.
 
-One tick of the daemon's loop, per rollout::
+One tick of the daemon's loop, per rollout, is what :func:`~sidecar.rollout.steps.tick` does::
 
     state, event = tick_breaker(definition, state, now)
     v1 = totals(window, Version.V1, since=state.phase_started_at)

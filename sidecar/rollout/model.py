@@ -27,10 +27,10 @@ class Version(StrEnum):
 
 
 class OutcomeKind(StrEnum):
-    """How one call ended, as the service reports it.
+    """How one call ended, as the service reports it (see :func:`outcome_kind`).
 
-    ``FALLBACK`` means V2 failed or timed out and the service answered with V1 instead: degraded but not
-    user-visible, so it is counted apart from ``ERROR`` and has its own, looser ceiling.
+    ``FALLBACK`` means V2 failed or timed out and V1 answered instead: degraded but not user-visible, so it is
+    counted apart from ``ERROR`` and has its own, looser ceiling.
     """
 
     SUCCESS = "SUCCESS"
@@ -41,8 +41,19 @@ class OutcomeKind(StrEnum):
 def outcome_kind(success: bool, fallback: bool) -> OutcomeKind:
     """Classify a reported call (``success`` after any fallback; ``fallback``: V2 failed, V1 was tried).
 
-    A rescued call is a FALLBACK; a call that failed — with or without a fallback attempt — is an ERROR, since
-    the user saw the failure either way.
+    ===========  ============  ==========
+    ``success``  ``fallback``  kind
+    ===========  ============  ==========
+    True         False         SUCCESS
+    True         True          FALLBACK   V2 failed, V1 rescued the call
+    False        True          ERROR      V2 failed and so did V1: the user saw the failure
+    False        False         ERROR
+    ===========  ============  ==========
+
+    Every V2 failure, rescued or not, is a non-SUCCESS kind, so the breaker and the consecutive-failure
+    trigger count all of them. With one kind per call the rates cannot also say that: ``error_rate`` (its
+    gate, ceiling, regression test and alert) counts user-visible failures only, while rescued V2 failures
+    show in ``fallback_rate`` (its own gate, ceiling and alert); the V1/V2 report counts both as errors.
     """
     if not success:
         return OutcomeKind.ERROR

@@ -60,8 +60,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sidecar.config.keys import KEY_RULE, is_key
 from sidecar.config.located import LocatedDocument, PathKey
-from sidecar.config.reader import KEY_NAME, KEY_NAME_RULE, ProblemCollector, key_name, number, text
+from sidecar.config.reader import ProblemCollector, key_name, number, text
 from sidecar.rollout.assignment import BUCKETS_PER_PERCENT
 from sidecar.rollout.model import (
     COMPARATIVE_GATES,
@@ -142,8 +143,8 @@ class _Reader(ProblemCollector):
     def definition(self, key: str, raw: object) -> RolloutDefinition:
         """The definition at ``rollouts.<key>``; only meaningful if no problem was recorded."""
         path: PathKey = ("rollouts", key)
-        if not KEY_NAME.fullmatch(key):
-            self.report(path, f"rollout key must be {KEY_NAME_RULE}")
+        if not is_key(key):
+            self.report(path, f"rollout key must be {KEY_RULE}")
         data = self.mapping(path, raw, _DEFINITION_FIELDS) or {}
         gates = self.section(path, data, "gates", Gates(), DEFAULT_GATES)
         phases_path = (*path, "phases")

@@ -14,13 +14,11 @@ acknowledges the local episode it covers, or waits for that episode to fire for 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, cast
+from typing import cast
 
 from sidecar.alerts import engine
 from sidecar.alerts.acks import (
@@ -31,83 +29,36 @@ from sidecar.alerts.acks import (
     covered_episode,
 )
 from sidecar.alerts.engine import AlertState
-from sidecar.alerts.metrics import CumulativeHistory, OutcomeWindows, gate_value, outcome_value
 from sidecar.alerts.model import (
-    DAEMON_WIDE,
-    OUTCOME_METRICS,
     Alert,
     AlertEvent,
     AlertEventKind,
     AlertKey,
     AlertRule,
-    Metric,
-    event_payload,
 )
 from sidecar.clock import Clock
 from sidecar.errors import NotFoundError
-from sidecar.evaluation.model import Reason, Resolution
 from sidecar.hlc import HybridLogicalClock
-from sidecar.rollout.model import Version
+from sidecar.runtime.alert_metrics import AlertMetrics, rss_mb
+from sidecar.runtime.alert_publish import WATCH_QUEUE, AlertObserver, AlertPublisher
 from sidecar.runtime.group_commit import GroupCommit
-from sidecar.runtime.rollouts import RolloutRuntime, RolloutView
+from sidecar.runtime.rollouts import RolloutRuntime
 from sidecar.runtime.webhooks import WebhookSender, WebhookStats
 from sidecar.store.alert_store import AlertStore
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.sections import ALERT
-from sidecar.store.snapshot import Snapshot
 from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger("sidecar.alerts")
 
+__all__ = ["WATCH_QUEUE", "AckListener", "AlertObserver", "AlertRuntime"]
+
 MAX_SLEEP_S = 1.0  # rules added or changed by a reload are evaluated within this
-WATCH_QUEUE = 256  # events a WatchAlerts stream may fall behind before it is ended
-_LOG_LEVELS = {
-    AlertEventKind.FIRED: logging.WARNING,
-    AlertEventKind.ESCALATED: logging.WARNING,
-    AlertEventKind.RESOLVED: logging.INFO,
-    AlertEventKind.ACKNOWLEDGED: logging.INFO,
-}
-
-
-class AlertObserver(Protocol):
-    """Told of every alert event (fired, escalated, resolved, acknowledged); must not block."""
-
-    def on_alert_event(self, event: AlertEvent) -> None: ...
 
 
 AckListener = Callable[[Sequence[Acknowledgement]], None]
 """Told of acknowledgements once they are durable (made here or merged from a peer); must not block."""
-
-
-class EvaluationErrorCounter:
-    """Counts REASON_ERROR resolutions. An evaluation observer: it costs the hot path one comparison."""
-
-    __slots__ = ("total",)
-
-    def __init__(self) -> None:
-        self.total = 0
-
-    def evaluation(
-        self,
-        snapshot: Snapshot,  # noqa: ARG002
-        resolution: Resolution,
-        context: Mapping[str, Any],  # noqa: ARG002
-        now: float,  # noqa: ARG002
-        started: float,  # noqa: ARG002
-    ) -> None:
-        if resolution.reason is Reason.ERROR:
-            self.total += 1
-
-
-def rss_mb() -> float | None:
-    """This process's resident set size in MiB, from Linux's /proc; None where that is unavailable."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 class AlertRuntime:
@@ -129,18 +80,15 @@ class AlertRuntime:
         self._store = store
         self._clock = clock
         self._hlc = hlc
-        self._node_id = node_id
-        self._webhooks = webhooks or WebhookSender()
-        self._observers = list(observers)
-        self._memory_mb = memory_mb
+        self._publisher = AlertPublisher(node_id, webhooks, observers)
+        self._metrics = AlertMetrics(config, rollouts, clock.now(), memory_mb)
+        self.evaluation_errors = (
+            self._metrics.evaluation_errors
+        )  # give to the EvaluationServicer as an observer
         self._rules: dict[str, AlertRule] = {}
         self._next_due: dict[str, float] = {}
         self._states: dict[AlertKey, AlertState] = {}
         self._critical: dict[str, str] = {}
-        self._outcomes = OutcomeWindows()
-        self.evaluation_errors = EvaluationErrorCounter()  # give to the EvaluationServicer as an observer
-        self._error_history: CumulativeHistory[int] = CumulativeHistory(clock.now())
-        self._watchers: set[asyncio.Queue[AlertEvent | None]] = set()
         self._dirty: dict[str, Alert] = {}
         self._audits: list[AuditDraft] = []
         self._new_acks: dict[str, tuple[Acknowledgement, str | None]] = {}  # to store, with what each covers
@@ -166,7 +114,7 @@ class AlertRuntime:
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
         await self._commit.stop()
-        await self._webhooks.stop()
+        await self._publisher.stop()
 
     # -- evaluation ------------------------------------------------------------------------------------
 
@@ -191,7 +139,8 @@ class AlertRuntime:
         self._next_due = {name: self._next_due.get(name, now) for name in rules}
         for name in due:
             self._next_due[name] = now + rules[name].interval_s
-        step = engine.evaluate(rules, due, self._collect(rules, due, now), self._states, now, _new_id)
+        values = self._metrics.collect(rules, due, now)
+        step = engine.evaluate(rules, due, values, self._states, now, _new_id)
         self._states = step.states
         for event in step.events:
             self._publish(
@@ -211,49 +160,6 @@ class AlertRuntime:
         # A wall clock set back must not postpone a rule by more than its interval.
         return next_due <= now or next_due > now + rule.interval_s
 
-    def _collect(
-        self, rules: Mapping[str, AlertRule], due: set[str], now: float
-    ) -> dict[AlertKey, float | None]:
-        due_rules = [rules[name] for name in sorted(due)]
-        views: dict[str, RolloutView] = {}
-        if any(rule.metric.per_rollout for rule in due_rules):
-            views = {view.definition.key: view for view in self._rollouts.views()}
-            keep_s = _longest_window(rules.values(), OUTCOME_METRICS)
-            for key, view in views.items():
-                series = (view.state.generation, view.state.phase_started_at)
-                totals = {Version.V1: view.v1.counts, Version.V2: view.v2.counts}
-                self._outcomes.record(key, series, totals, now, keep_s)
-            self._outcomes.retain(views)
-        if any(rule.metric.metric is Metric.EVALUATION_ERRORS for rule in due_rules):
-            keep_s = _longest_window(rules.values(), {Metric.EVALUATION_ERRORS})
-            self._error_history.add(now, self.evaluation_errors.total, keep_s)
-        values: dict[AlertKey, float | None] = {}
-        for rule in due_rules:
-            if not rule.metric.per_rollout:
-                values[(rule.name, DAEMON_WIDE)] = self._daemon_value(rule, now)
-                continue
-            for key, view in views.items():
-                if rule.covers(key):
-                    values[(rule.name, key)] = self._rollout_value(rule, view, now)
-        return values
-
-    def _rollout_value(self, rule: AlertRule, view: RolloutView, now: float) -> float | None:
-        ref = rule.metric
-        if ref.metric is Metric.GATE:
-            return gate_value(view.state.last_decision, ref.gate)
-        totals = self._outcomes.totals(view.definition.key, ref.version, now, rule.window_s)
-        return outcome_value(ref.metric, totals)
-
-    def _daemon_value(self, rule: AlertRule, now: float) -> float | None:
-        metric = rule.metric.metric
-        if metric is Metric.EVALUATION_ERRORS:
-            baseline = self._error_history.baseline(now, rule.window_s) or 0
-            return float(self.evaluation_errors.total - baseline)
-        if metric is Metric.RELOAD_FAILURES:
-            snapshot = self._config.snapshot
-            return float(sum(not s.ok for s in snapshot.sources)) if snapshot else None
-        return self._memory_mb()
-
     # -- telling the others ----------------------------------------------------------------------------
 
     def _stamp(self, event: AlertEvent) -> AlertEvent:
@@ -266,24 +172,7 @@ class AlertRuntime:
 
     def _publish(self, event: AlertEvent, rule: AlertRule | None) -> None:
         self._dirty[event.alert.id] = event.alert
-        payload = event_payload(event, self._node_id)
-        log.log(_LOG_LEVELS[event.kind], "%s", _describe(event), extra={"alert_event": payload})
-        for observer in self._observers:
-            try:
-                observer.on_alert_event(event)
-            except Exception:
-                log.exception("alert observer %r failed", observer)
-        for queue in list(self._watchers):
-            if queue.full():  # a watcher this far behind is ended; it can watch again from the current state
-                self._watchers.discard(queue)
-                queue.get_nowait()
-                queue.put_nowait(None)
-            else:
-                queue.put_nowait(event)
-        if rule is not None and event.kind is not AlertEventKind.ACKNOWLEDGED:
-            body = json.dumps(payload, sort_keys=True).encode()
-            for url in rule.webhooks:
-                self._webhooks.send(url, body)
+        self._publisher.publish(event, rule)
 
     def _sync_critical(self) -> None:
         critical = engine.critical_rollouts(self._states)
@@ -397,32 +286,14 @@ class AlertRuntime:
 
     def watch(self) -> tuple[list[Alert], asyncio.Queue[AlertEvent | None]]:
         """The firing alerts and a queue of every later event (None: fell behind, watch again)."""
-        queue: asyncio.Queue[AlertEvent | None] = asyncio.Queue(maxsize=WATCH_QUEUE)
-        self._watchers.add(queue)
-        return self.firing(), queue
+        return self.firing(), self._publisher.watch()
 
     def unwatch(self, queue: asyncio.Queue[AlertEvent | None]) -> None:
-        self._watchers.discard(queue)
+        self._publisher.unwatch(queue)
 
     def webhook_stats(self) -> list[WebhookStats]:
-        return self._webhooks.stats()
-
-
-def _longest_window(rules: Iterable[AlertRule], metrics: Iterable[Metric]) -> float:
-    wanted = set(metrics)
-    return max((rule.window_s for rule in rules if rule.metric.metric in wanted), default=0.0)
+        return self._publisher.webhook_stats()
 
 
 def _new_id() -> str:
     return uuid.uuid4().hex
-
-
-def _describe(event: AlertEvent) -> str:
-    alert = event.alert
-    subject = f"{alert.rule}" + (f" [{alert.rollout}]" if alert.rollout else "")
-    if event.kind is AlertEventKind.ACKNOWLEDGED:
-        return f"alert {subject} acknowledged by {alert.ack_by}: {alert.ack_note or '(no note)'}"
-    return (
-        f"alert {subject} {event.kind.value.lower()} at {alert.severity.value}: "
-        f"{alert.metric} = {alert.value:g} (threshold {alert.threshold:g})"
-    )

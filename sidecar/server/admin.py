@@ -10,11 +10,11 @@ from typing import Any, Protocol
 import grpc
 
 import sidecar
+from sidecar.config.keys import check_request_key
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.evaluation.model import CompiledFlag
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import struct_to_dict, to_struct
-from sidecar.server.evaluation import check_flag_key
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditRecord, StateDatabase
 from sidecar.store.sections import FLAG
@@ -86,7 +86,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.PutFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> admin_pb2.PutFlagResponse:
         actor = self._auth.authorize(context)
-        check_flag_key(request.flag_key)
+        check_request_key("flag_key", request.flag_key)
         if not request.HasField("definition"):
             raise InvalidArgumentError("definition is required")
         stored, revision = await self._store.put_record(
@@ -101,7 +101,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.DeleteFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> admin_pb2.DeleteFlagResponse:
         actor = self._auth.authorize(context)
-        check_flag_key(request.flag_key)
+        check_request_key("flag_key", request.flag_key)
         revision = await self._store.delete_record(
             FLAG, request.flag_key, actor, check_reason(request.reason)
         )
@@ -111,7 +111,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.GetFlagRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> admin_pb2.GetFlagResponse:
         self._auth.authorize(context)
-        check_flag_key(request.flag_key)
+        check_request_key("flag_key", request.flag_key)
         snapshot = self._store.require_snapshot()
         flag = snapshot.flags.get(request.flag_key)
         if flag is None:

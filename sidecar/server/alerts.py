@@ -8,12 +8,12 @@ from typing import Any
 import grpc
 
 from sidecar.alerts.model import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
+from sidecar.config.keys import check_request_key
 from sidecar.errors import InvalidArgumentError, ResourceExhaustedError
 from sidecar.runtime.alerts import WATCH_QUEUE, AlertRuntime
 from sidecar.runtime.webhooks import WebhookStats
 from sidecar.server.admin import check_reason
 from sidecar.server.auth import AdminAuth
-from sidecar.server.routing import MAX_KEY
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 
@@ -73,8 +73,7 @@ def webhook_message(stats: WebhookStats) -> pb.WebhookStatus:
 
 
 def _rollout_filter(rollout: str) -> str | None:
-    if len(rollout) > MAX_KEY:
-        raise InvalidArgumentError(f"rollout is longer than {MAX_KEY} characters")
+    check_request_key("rollout", rollout, required=False)
     return rollout or None
 
 

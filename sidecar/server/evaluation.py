@@ -9,14 +9,13 @@ from typing import Any, Protocol
 import grpc
 
 from sidecar.clock import Clock
-from sidecar.errors import InvalidArgumentError, NotFoundError
+from sidecar.config.keys import check_request_key
+from sidecar.errors import NotFoundError
 from sidecar.evaluation.model import EvalErrorCode, Reason, Resolution
 from sidecar.server.convert import context_to_dict, to_struct, to_value
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.snapshot import Snapshot
 from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc
-
-MAX_FLAG_KEY = 256
 
 REASONS: dict[Reason, int] = {
     Reason.STATIC: evaluation_pb2.REASON_STATIC,
@@ -69,13 +68,6 @@ def build_response(resolution: Resolution, revision: int) -> evaluation_pb2.Eval
     return response
 
 
-def check_flag_key(key: str) -> None:
-    if not key:
-        raise InvalidArgumentError("flag_key is required")
-    if len(key) > MAX_FLAG_KEY:
-        raise InvalidArgumentError(f"flag_key is longer than {MAX_FLAG_KEY} characters")
-
-
 class EvaluationObserver(Protocol):
     """Sees every resolution served, with the snapshot and context it came from and the request's start
     (telemetry, exposure logging, error counting). Runs on the request path: must neither block nor raise."""
@@ -104,7 +96,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     ) -> evaluation_pb2.EvaluateResponse:
         started = time.perf_counter()
         snapshot = self._store.require_snapshot()
-        check_flag_key(request.flag_key)
+        check_request_key("flag_key", request.flag_key)
         evaluation_context = context_to_dict(request.context)
         now = self._clock.now()
         resolution = snapshot.evaluator.evaluate(request.flag_key, evaluation_context, now)

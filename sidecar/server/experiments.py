@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from sidecar.clock import Clock
+from sidecar.config.keys import check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.experiments.model import Correction
@@ -20,8 +21,6 @@ from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import to_struct
 from sidecar.v1 import experiment_pb2 as pb
 from sidecar.v1 import experiment_pb2_grpc
-
-MAX_KEY = 256
 
 SENTIMENTS: dict[Sentiment, pb.Sentiment] = {s: getattr(pb, f"SENTIMENT_{s.name}") for s in Sentiment}
 PRIORITIES: dict[Priority, pb.Priority] = {p: getattr(pb, f"PRIORITY_{p.name}") for p in Priority}
@@ -44,13 +43,6 @@ def to_events(messages: Iterable[pb.MetricEvent], now: float) -> list[TrackedEve
         timestamp = message.timestamp or now
         events.append(TrackedEvent(message.unit_key, message.metric, value, timestamp))
     return events
-
-
-def check_experiment_key(key: str) -> None:
-    if not key:
-        raise InvalidArgumentError("experiment_key is required")
-    if len(key) > MAX_KEY:
-        raise InvalidArgumentError(f"experiment_key is longer than {MAX_KEY} characters")
 
 
 def experiment_message(overview: ExperimentOverview) -> pb.Experiment:
@@ -108,7 +100,7 @@ class ExperimentServicer(experiment_pb2_grpc.ExperimentServiceServicer):
         self, request: pb.SubmitFeedbackRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.SubmitFeedbackResponse:
         if request.experiment_key:
-            check_experiment_key(request.experiment_key)
+            check_request_key("experiment_key", request.experiment_key)
         receipt = await self._runtime.submit_feedback(
             FeedbackSubmission(
                 request.unit_key,
@@ -139,7 +131,7 @@ class ExperimentServicer(experiment_pb2_grpc.ExperimentServiceServicer):
         self, request: pb.AnalyzeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.AnalyzeResponse:
         self._auth.authorize(context)
-        check_experiment_key(request.experiment_key)
+        check_request_key("experiment_key", request.experiment_key)
         if request.correction not in CORRECTIONS:
             raise InvalidArgumentError(f"unknown correction {request.correction}")
         results = await self._runtime.analyze(request.experiment_key, CORRECTIONS[request.correction])

@@ -8,15 +8,16 @@ from typing import Any, Protocol
 
 import grpc
 
+from sidecar.config.keys import check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
-from sidecar.rollout.model import RolloutDefinition, Version
+from sidecar.rollout.model import RolloutDefinition, Version, outcome_kind
 from sidecar.rollout.router import RouteDecision, RouteReason
 from sidecar.rollout.state import RolloutState, RolloutStatus, phase_elapsed
 from sidecar.rollout.transitions import Transition
 from sidecar.rollout.windows import VersionTotals
-from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView, outcome_kind
+from sidecar.runtime.rollouts import OutcomeReport, RolloutRuntime, RolloutView
 from sidecar.server.admin import check_reason
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import stickiness_value, struct_to_dict, to_struct
@@ -29,7 +30,6 @@ from sidecar.v1 import routing_pb2_grpc
 # An operator transition from sidecar.rollout.transitions, with its reason and actor bound by the servicer.
 OperatorAction = Callable[[RolloutDefinition, RolloutState, str, str, float], Transition]
 
-MAX_KEY = 256
 MAX_ERROR_TYPE = 64
 
 VERSIONS = {Version.V1: pb.VERSION_V1, Version.V2: pb.VERSION_V2}
@@ -40,13 +40,6 @@ ROUTE_REASONS: dict[RouteReason, pb.RouteReason] = {
 STATES: dict[RolloutStatus, pb.RolloutState] = {
     status: getattr(pb, f"ROLLOUT_STATE_{status.value}") for status in RolloutStatus
 }
-
-
-def check_rollout_key(key: str) -> None:
-    if not key:
-        raise InvalidArgumentError("rollout_key is required")
-    if len(key) > MAX_KEY:
-        raise InvalidArgumentError(f"rollout_key is longer than {MAX_KEY} characters")
 
 
 def to_outcomes(messages: Any) -> list[OutcomeReport]:
@@ -93,7 +86,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def Route(
         self, request: pb.RouteRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RouteResponse:
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         decision, unit, generation, revision = self._runtime.route(
             request.rollout_key, lambda attribute: stickiness_value(request.context, attribute)
         )
@@ -207,14 +200,14 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
         self, request: pb.GetRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetRolloutResponse:
         self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         return pb.GetRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
 
     async def PutRollout(
         self, request: pb.PutRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.PutRolloutResponse:
         actor = self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         await self._store.put_record(
             ROLLOUT,
             request.rollout_key,
@@ -228,7 +221,7 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
         self, request: pb.DeleteRolloutRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.DeleteRolloutResponse:
         actor = self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         await self._store.delete_record(ROLLOUT, request.rollout_key, actor, check_reason(request.reason))
         return pb.DeleteRolloutResponse()
 
@@ -268,7 +261,7 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
     ) -> pb.RolloutStatus:
         """Authenticate, apply one operator transition durably, and answer with the rollout's status."""
         actor = self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         reason = check_reason(request.reason)
         await self._runtime.act(request.rollout_key, lambda d, s, now: action(d, s, reason, actor, now))
         return status_message(self._runtime.view(request.rollout_key))
@@ -277,7 +270,7 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
         self, request: pb.GetRolloutReportRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetRolloutReportResponse:
         self._auth.authorize(context)
-        check_rollout_key(request.rollout_key)
+        check_request_key("rollout_key", request.rollout_key)
         comparison = await self._runtime.comparison(request.rollout_key)
         return pb.GetRolloutReportResponse(
             report=to_struct(to_json(comparison)), text=render_text(comparison)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any
 import watchfiles
 
 from sidecar.clock import Clock
-from sidecar.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError
+from sidecar.config.keys import check_key
+from sidecar.errors import FailedPreconditionError, NotFoundError, UnavailableError
 from sidecar.hlc import HybridLogicalClock, Timestamp
 from sidecar.store.database import AuditDraft, StateDatabase, StoredRecord
 from sidecar.store.sections import FLAG, WRITABLE
@@ -34,7 +34,6 @@ from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$")
 DB_POLL_SECONDS = 0.2
 DIRECTORY_POLL_SECONDS = 10.0
 SUBSCRIBER_QUEUE = 64
@@ -44,14 +43,6 @@ SUBSCRIBER_QUEUE = 64
 class ConfigEvent:
     revision: int
     changed_keys: tuple[str, ...]
-
-
-def validate_key(kind: str, key: str) -> None:
-    if not KEY_PATTERN.match(key):
-        raise InvalidArgumentError(
-            f"{kind} key {key!r} is invalid: use 1-256 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
 
 
 class ConfigStore:
@@ -230,7 +221,7 @@ class ConfigStore:
         self, kind: str, key: str, definition: Mapping[str, Any], actor: str, reason: str
     ) -> tuple[StoredRecord, int]:
         """Validate like a file, refuse file-owned keys, store durably, then serve it in a new snapshot."""
-        validate_key(kind, key)
+        check_key(kind, key)
         WRITABLE[kind](key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reasons
         async with self._lock:
             self._refuse_file_owned(kind, key)
@@ -243,7 +234,7 @@ class ConfigStore:
             return stored, self._revision
 
     async def delete_record(self, kind: str, key: str, actor: str, reason: str) -> int:
-        validate_key(kind, key)
+        check_key(kind, key)
         async with self._lock:
             self._refuse_file_owned(kind, key)
             draft = AuditDraft(self._clock.now(), actor, f"{kind}.delete", key, reason)

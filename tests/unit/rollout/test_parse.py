@@ -214,10 +214,10 @@ PROBLEM_CASES = {
             phases: [{percent: 0.00001}, {name: "has space", percent: 100}]
         """,
         [
-            (3, "rollouts.bad/key: rollout key must be 1–128 letters, digits, '.', '_' or '-'"),
+            (3, "rollouts.bad/key: rollout key must be 1–256 letters, digits, '.', '_' or '-'"),
             (4, "rollouts.bad/key.stickiness: must be a non-empty string"),
             (5, "rollouts.bad/key.phases[0].percent: 1e-05 is finer than the 0.0001% assignment resolution"),
-            (5, "rollouts.bad/key.phases[1].name: must be 1–128 letters"),
+            (5, "rollouts.bad/key.phases[1].name: must be 1–256 letters"),
         ],
     ),
     "structure across rollouts": (

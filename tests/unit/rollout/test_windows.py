@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecar.rollout.model import OutcomeKind, Version, outcome_kind
+from sidecar.rollout.model import OutcomeKind, Version
 from sidecar.rollout.windows import (
     EMPTY_COUNTS,
     MAX_ERROR_TYPES,
@@ -189,19 +189,6 @@ def test_prune_keeps_the_bucket_containing_the_cut() -> None:
 )
 def test_bucket_start(now: float, start: int) -> None:
     assert bucket_start(now) == start
-
-
-@pytest.mark.parametrize(
-    ("success", "fallback", "kind"),
-    [
-        pytest.param(True, False, OutcomeKind.SUCCESS, id="success"),
-        pytest.param(True, True, OutcomeKind.FALLBACK, id="rescued-by-v1"),
-        pytest.param(False, True, OutcomeKind.ERROR, id="fallback-failed-too"),
-        pytest.param(False, False, OutcomeKind.ERROR, id="error"),
-    ],
-)
-def test_reported_calls_map_to_one_kind(success: bool, fallback: bool, kind: OutcomeKind) -> None:
-    assert outcome_kind(success, fallback) is kind
 
 
 @pytest.mark.parametrize(
