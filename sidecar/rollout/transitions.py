@@ -82,6 +82,9 @@ def apply_decision(
     """
     if (decision.generation, decision.phase_index) != (state.generation, state.phase_index):
         return state, None
+    if not state.is_active:
+        # A finished rollout keeps the decision that finished it: later ticks must not bury the reason.
+        return state, None
     noted = replace(state, last_decision=decision, last_decided_at=now)
     if decision.kind is DecisionKind.HOLD:
         return _maybe_extend(definition, state, noted, decision, now)

@@ -329,3 +329,12 @@ def test_outcomes_after_the_end_change_nothing() -> None:
         ROLLED_BACK,
         None,
     )
+
+
+def test_a_finished_rollout_keeps_the_decision_that_finished_it() -> None:
+    rollback = decision(DecisionKind.ROLLBACK, ReasonCode.ERROR_RATE_CEILING)
+    rolled_back, _ = apply_decision(DEFINITION, RUNNING, rollback, LATER)
+    later = decide(DEFINITION, rolled_back, v1_totals(9_000), v2_totals(1_000), LATER + 5)
+    assert later.kind is DecisionKind.HOLD
+    assert apply_decision(DEFINITION, rolled_back, later, LATER + 5) == (rolled_back, None)
+    assert rolled_back.last_decision == rollback
