@@ -14,13 +14,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar.config.keys import KEY_PATTERN, KEY_RULE, is_key
+from sidecar.config.keys import KEY_RULE, is_key
 from sidecar.config.located import LocatedDocument, PathKey
 from sidecar.errors import ConfigError, ConfigProblem
 
 # The experiment parser still reads the key grammar under these names; sidecar.config.keys owns it.
-KEY_NAME = KEY_PATTERN
-KEY_NAME_RULE = KEY_RULE
 
 
 @dataclass

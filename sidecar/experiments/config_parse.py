@@ -32,8 +32,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sidecar.config.keys import KEY_RULE, is_key
 from sidecar.config.located import LocatedDocument, PathKey
-from sidecar.config.reader import KEY_NAME, KEY_NAME_RULE, ProblemCollector, key_name, text
+from sidecar.config.reader import ProblemCollector, key_name, text
 from sidecar.evaluation.jsonlogic import RuleCompiler
 from sidecar.experiments.config import SATISFACTION, ExperimentConfig
 from sidecar.experiments.config_values import (
@@ -100,8 +101,8 @@ class _Reader(ProblemCollector):
     def experiment(self, key: str, raw: object, evaluators: Mapping[str, Any]) -> ExperimentConfig | None:
         path: PathKey = ("experiments", key)
         before = len(self.problems)
-        if not KEY_NAME.fullmatch(key):
-            self.report(path, f"key must be {KEY_NAME_RULE}")
+        if not is_key(key):
+            self.report(path, f"key must be {KEY_RULE}")
         data = self.mapping(path, raw, _FIELDS)
         if data is None:
             return None
