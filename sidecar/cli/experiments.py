@@ -9,7 +9,14 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_json, rpc_failed
+from sidecar.cli.connection import (
+    add_connection_options,
+    admin_metadata,
+    channel,
+    connection,
+    print_json,
+    rpc_failed,
+)
 from sidecar.experiments.analysis import MetricKind, SampleSizePlan, plan_sample_size
 from sidecar.experiments.config import parse_mde
 from sidecar.server.convert import struct_to_dict
@@ -66,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "sample-size":
         return run_sample_size(args)
     stub = experiment_pb2_grpc.ExperimentServiceStub(channel(args))
-    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": args.timeout}
+    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": connection(args).timeout}
     try:
         if args.action == "list":
             listed = stub.ListExperiments(pb.ListExperimentsRequest(), **options)
