@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 from sidecar.daemon.settings import add_serve_arguments, serve_settings
 from sidecar.telemetry import configure_logging
@@ -22,6 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from sidecar.daemon.lifecycle import StartError
     from sidecar.daemon.lifecycle import run as run_daemon
 
     settings = serve_settings(args, os.environ)
@@ -32,5 +34,9 @@ def run(args: argparse.Namespace) -> int:
                 "listening on non-loopback address %s: evaluation is reachable from the network",
                 address.grpc_target,
             )
-    run_daemon(settings)
+    try:
+        run_daemon(settings)
+    except StartError as exc:
+        sys.stderr.write(f"sidecar: cannot start: {exc}\n")
+        return 1
     return 0

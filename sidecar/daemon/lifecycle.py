@@ -20,6 +20,10 @@ HEALTH_INTERVAL_SECONDS = 1.0
 DRAIN_SECONDS = 5.0
 
 
+class StartError(Exception):
+    """The daemon cannot start (a port is taken, a certificate unreadable); the message says why."""
+
+
 class Lifecycle:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
@@ -32,11 +36,14 @@ class Lifecycle:
         await g.store.start()
         await g.rollouts.start()
         await g.alerts.start()
-        if g.sync is not None:  # after the runtimes it hands remote changes to
-            await g.sync.start()
-        await g.experiments.start()
-        add_services(g)
-        bound = bind(g.server, g.settings.listen)
+        try:
+            if g.sync is not None:  # after the runtimes it hands remote changes to
+                await g.sync.start()
+            await g.experiments.start()
+            add_services(g)
+            bound = bind(g.server, g.settings.listen)
+        except OSError as exc:
+            raise StartError(str(exc)) from exc
         await g.server.start()
         restrict_unix_sockets(bound)
         await g.health.update()
