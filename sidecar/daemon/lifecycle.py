@@ -36,11 +36,14 @@ class Lifecycle:
         await g.store.start()
         await g.rollouts.start()
         await g.alerts.start()
-        try:
-            if g.sync is not None:  # after the runtimes it hands remote changes to
+        if g.sync is not None:  # after the runtimes it hands remote changes to
+            try:
                 await g.sync.start()
-            await g.experiments.start()
-            add_services(g)
+            except (OSError, RuntimeError) as exc:  # grpc raises RuntimeError for a port it cannot bind
+                raise StartError(f"peer sync: {exc}") from exc
+        await g.experiments.start()
+        add_services(g)
+        try:
             bound = bind(g.server, g.settings.listen)
         except OSError as exc:
             raise StartError(str(exc)) from exc

@@ -74,7 +74,10 @@ def bind(server: grpc.aio.Server, addresses: Sequence[ListenAddress]) -> tuple[L
     for address in addresses:
         if address.unix_path is not None:
             prepare_unix_socket(address.unix_path)
-        port = server.add_insecure_port(address.grpc_target)
+        try:
+            port = server.add_insecure_port(address.grpc_target)
+        except RuntimeError:  # what grpc raises when the address is taken
+            port = 0
         if port == 0:
             raise OSError(f"cannot listen on {address.grpc_target}")
         bound.append(address if address.unix_path is not None else replace(address, port=port))

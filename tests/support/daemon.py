@@ -156,7 +156,8 @@ class Daemon:
         )
         if not isinstance(report, dict):
             new_output = self.log_path.read_bytes()[log_start:].decode(errors="replace")
-            if (port or sync_port) and "cannot listen" in new_output:
+            taken = "cannot listen" in new_output or "Failed to bind" in new_output
+            if (port or sync_port) and taken:
                 return False
             raise AssertionError(f"daemon exited with {process.returncode}:\n{self.log()}")
         self.port = int(next(t for t in report["grpc"] if not t.startswith("unix:")).rpartition(":")[2])
