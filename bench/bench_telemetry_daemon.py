@@ -16,6 +16,7 @@ import uvloop
 from bench.bench_evaluate import EVALUATE
 from bench.harness import LoadResult, closed_loop, sidecar_daemon
 from sidecar.v1 import evaluation_pb2_grpc
+from tests.support.daemon import read_ready_file
 from tests.support.otlp_receiver import OtlpReceiver, unused_local_endpoint
 
 IN_FLIGHT = 16
@@ -31,18 +32,12 @@ async def load(target: str, seconds: float) -> LoadResult:
         return await closed_loop(call, IN_FLIGHT, seconds)
 
 
-def daemon_pid(tcp_target: str) -> int:
-    port = tcp_target.rsplit(":", 1)[1]
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in cmdline and f"127.0.0.1:{port}".encode() in cmdline:
-            return int(entry.name)
-    raise RuntimeError("daemon process not found")
+def daemon_pid(state: Path) -> int:
+    """The daemon's process id, from the ready report in its state directory."""
+    report = read_ready_file(state / "ready.json")
+    if report is None:
+        raise RuntimeError("daemon ready report not found")
+    return int(report["pid"])
 
 
 def rss_of(pid: int) -> float:
@@ -74,14 +69,14 @@ def main() -> None:
     with OtlpReceiver() as receiver, sidecar_daemon("--otlp-endpoint", receiver.endpoint) as (daemon, _):
         results["on (5% sampled, live collector)"] = uvloop.run(load(daemon.unix, args.seconds))
     dead = unused_local_endpoint()
-    with sidecar_daemon("--otlp-endpoint", dead, "--metrics-interval", "1") as (daemon, _):
+    with sidecar_daemon("--otlp-endpoint", dead, "--metrics-interval", "1") as (daemon, state):
         results["on (5% sampled, dead collector)"] = uvloop.run(load(daemon.unix, args.seconds))
         baseline = results["off"].rps
         for label, result in results.items():
             overhead = (1 - result.rps / baseline) * 100
             print(result.line(f"Evaluate uds telemetry {label}") + f"   overhead {overhead:+.1f}%")
         if args.soak > 0:
-            uvloop.run(soak(daemon.unix, daemon_pid(daemon.tcp), args.soak))
+            uvloop.run(soak(daemon.unix, daemon_pid(state), args.soak))
 
 
 if __name__ == "__main__":

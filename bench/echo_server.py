@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import grpc
 import uvloop
@@ -24,14 +26,20 @@ class Echo(evaluation_pb2_grpc.EvaluationServiceServicer):
         return evaluation_pb2.EvaluateAllResponse(revision=1)
 
 
-async def main(targets: list[str]) -> None:
+async def main(ready_file: Path, targets: list[str]) -> None:
+    """Listen on ``targets`` (port 0 picks one), then report them in ``ready_file`` as the daemon does."""
     server = grpc.aio.server()
     evaluation_pb2_grpc.add_EvaluationServiceServicer_to_server(Echo(), server)
+    bound = []
     for target in targets:
-        server.add_insecure_port(target)
+        port = server.add_insecure_port(target)
+        bound.append(target if target.startswith("unix:") else f"{target.rpartition(':')[0]}:{port}")
     await server.start()
+    tmp = ready_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"grpc": bound}))
+    tmp.replace(ready_file)
     await server.wait_for_termination()
 
 
 if __name__ == "__main__":
-    uvloop.run(main(sys.argv[1:]))
+    uvloop.run(main(Path(sys.argv[1]), sys.argv[2:]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import grpc
 
-from tests.support.daemon import free_port
+from tests.support.daemon import read_ready_file, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,14 +41,23 @@ def wait_until_answering(target: str, timeout: float = 30.0) -> None:
 
 @contextmanager
 def child_server(
-    command: list[str], endpoints: Endpoints, env: dict[str, str] | None = None
-) -> Iterator[None]:
+    command: list[str], ready_file: Path, env: dict[str, str] | None = None
+) -> Iterator[Endpoints]:
+    """Run ``command``, a server listening on port 0, and yield the addresses its ready file reports."""
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
     )
     try:
+        report = wait_for(lambda: read_ready_file(ready_file) or process.poll() is not None, timeout=30.0)
+        if not isinstance(report, dict):
+            raise RuntimeError(f"{command[2]} exited with {process.returncode} before it was ready")
+        targets: list[str] = report["grpc"]
+        endpoints = Endpoints(
+            unix=next(t for t in targets if t.startswith("unix:")),
+            tcp=next(t for t in targets if not t.startswith("unix:")),
+        )
         wait_until_answering(endpoints.tcp)
-        yield
+        yield endpoints
     finally:
         process.terminate()
         process.wait(15)
@@ -57,10 +66,16 @@ def child_server(
 @contextmanager
 def echo_server() -> Iterator[Endpoints]:
     with tempfile.TemporaryDirectory() as tmp:
-        endpoints = Endpoints(f"unix:{tmp}/echo.sock", f"127.0.0.1:{free_port()}")
-        with child_server(
-            [sys.executable, "-m", "bench.echo_server", endpoints.unix, endpoints.tcp], endpoints
-        ):
+        ready = Path(tmp) / "ready.json"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.echo_server",
+            str(ready),
+            f"unix:{tmp}/echo.sock",
+            "127.0.0.1:0",
+        ]
+        with child_server(command, ready) as endpoints:
             yield endpoints
 
 
@@ -72,7 +87,7 @@ def sidecar_daemon(
         state = Path(tmp) / "state"
         config_copy = Path(tmp) / "config"
         shutil.copytree(config, config_copy)
-        endpoints = Endpoints(f"unix:{state}/sidecar.sock", f"127.0.0.1:{free_port()}")
+        ready = state / "ready.json"
         command = [
             sys.executable,
             "-m",
@@ -83,14 +98,16 @@ def sidecar_daemon(
             "--state-dir",
             str(state),
             "--listen",
-            endpoints.unix,
+            f"unix:{state}/sidecar.sock",
             "--listen",
-            endpoints.tcp,
+            "127.0.0.1:0",
+            "--ready-file",
+            str(ready),
             "--log-level",
             "warning",
             *extra,
         ]
-        with child_server(command, endpoints, env):
+        with child_server(command, ready, env) as endpoints:
             yield endpoints, state
 
 

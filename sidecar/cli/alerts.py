@@ -11,7 +11,14 @@ from typing import TypeAlias
 import grpc
 from google.protobuf import json_format
 
-from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_message, rpc_failed
+from sidecar.cli.connection import (
+    add_connection_options,
+    admin_metadata,
+    channel,
+    connection,
+    print_message,
+    rpc_failed,
+)
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 rollout=args.rollout,
                 limit=args.limit,
             )
-            response = stub.ListAlerts(request, metadata=metadata, timeout=args.timeout)
+            response = stub.ListAlerts(request, metadata=metadata, timeout=connection(args).timeout)
             if args.json:
                 print_message(response)
             else:
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             acked = stub.AcknowledgeAlert(
                 pb.AcknowledgeAlertRequest(id=args.alert_id, note=args.note),
                 metadata=metadata,
-                timeout=args.timeout,
+                timeout=connection(args).timeout,
             )
             print_message(acked)
         else:

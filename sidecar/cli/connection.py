@@ -4,54 +4,44 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-DEFAULT_ADDRESS = "127.0.0.1:8013"
-DEFAULT_STATE_DIR = "/var/lib/rollout-sidecar"
+from sidecar.daemon.settings import ClientSettings, add_client_arguments
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--address",
-        default=os.environ.get("SIDECAR_ADDRESS", DEFAULT_ADDRESS),
-        help="daemon address, unix:PATH or HOST:PORT (env SIDECAR_ADDRESS; default %(default)s)",
-    )
-    parser.add_argument(
-        "--token-file",
-        type=Path,
-        default=None,
-        help="admin token file (env SIDECAR_ADMIN_TOKEN_FILE; default STATE_DIR/admin.token)",
-    )
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the daemon")
+    add_client_arguments(parser)
+    parser.set_defaults(connects=True)
 
 
 def channel(args: argparse.Namespace) -> grpc.Channel:
-    return grpc.insecure_channel(args.address)
+    return grpc.insecure_channel(connection(args).address)
+
+
+def connection(args: argparse.Namespace) -> ClientSettings:
+    """The client settings :func:`sidecar.cli.main.main` built before running the command."""
+    settings: ClientSettings = args.connection
+    return settings
 
 
 def admin_metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
-    token = os.environ.get("SIDECAR_ADMIN_TOKEN")
-    if not token:
-        path = args.token_file or Path(
-            os.environ.get("SIDECAR_ADMIN_TOKEN_FILE")
-            or Path(os.environ.get("SIDECAR_STATE_DIR", DEFAULT_STATE_DIR)) / "admin.token"
-        )
+    settings = connection(args)
+    token = settings.token
+    if token is None:
         try:
-            token = path.read_text().strip()
+            token = settings.token_file.read_text().strip()
         except OSError as exc:
             raise SystemExit(
-                f"cannot read admin token file {path}: {exc.strerror} (use --token-file)"
+                f"cannot read admin token file {settings.token_file}: {exc.strerror} (use --token-file)"
             ) from exc
     metadata = [("authorization", f"Bearer {token}")]
-    if actor := os.environ.get("SIDECAR_ACTOR") or os.environ.get("USER"):
-        metadata.append(("x-actor", actor))
+    if settings.actor:
+        metadata.append(("x-actor", settings.actor))
     return metadata
 
 

@@ -9,7 +9,14 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_json, rpc_failed
+from sidecar.cli.connection import (
+    add_connection_options,
+    admin_metadata,
+    channel,
+    connection,
+    print_json,
+    rpc_failed,
+)
 from sidecar.experiments.config_values import parse_mde
 from sidecar.experiments.model import MetricKind
 from sidecar.experiments.planning import SampleSizePlan, plan_sample_size
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "sample-size":
         return run_sample_size(args)
     stub = experiment_pb2_grpc.ExperimentServiceStub(channel(args))
-    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": args.timeout}
+    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": connection(args).timeout}
     try:
         if args.action == "list":
             listed = stub.ListExperiments(pb.ListExperimentsRequest(), **options)

@@ -15,6 +15,7 @@ from sidecar.cli.connection import (
     add_connection_options,
     admin_metadata,
     channel,
+    connection,
     print_json,
     print_message,
     rpc_failed,
@@ -123,7 +124,7 @@ def run_eval(args: argparse.Namespace) -> int:
     try:
         response = stub.Evaluate(
             evaluation_pb2.EvaluateRequest(flag_key=args.flag_key, context=to_struct(context)),
-            timeout=args.timeout,
+            timeout=connection(args).timeout,
         )
     except grpc.RpcError as exc:
         return rpc_failed(exc)
@@ -138,25 +139,25 @@ def run_flags(args: argparse.Namespace) -> int:
     try:
         if args.action == "list":
             response: Any = stub.ListFlags(
-                admin_pb2.ListFlagsRequest(), metadata=metadata, timeout=args.timeout
+                admin_pb2.ListFlagsRequest(), metadata=metadata, timeout=connection(args).timeout
             )
             for flag in response.flags:
                 sys.stdout.write(f"{flag.key}\t{flag.definition['state']}\t{flag.source}\n")
             return 0
         if args.action == "get":
             request = admin_pb2.GetFlagRequest(flag_key=args.flag_key)
-            response = stub.GetFlag(request, metadata=metadata, timeout=args.timeout)
+            response = stub.GetFlag(request, metadata=metadata, timeout=connection(args).timeout)
         elif args.action == "put":
             request = admin_pb2.PutFlagRequest(
                 flag_key=args.flag_key, definition=to_struct(_read_definition(args)), reason=args.reason
             )
-            response = stub.PutFlag(request, metadata=metadata, timeout=args.timeout)
+            response = stub.PutFlag(request, metadata=metadata, timeout=connection(args).timeout)
         elif args.action == "delete":
             request = admin_pb2.DeleteFlagRequest(flag_key=args.flag_key, reason=args.reason)
-            response = stub.DeleteFlag(request, metadata=metadata, timeout=args.timeout)
+            response = stub.DeleteFlag(request, metadata=metadata, timeout=connection(args).timeout)
         else:
             request = admin_pb2.ListAuditRequest(limit=args.limit, target=args.target)
-            response = stub.ListAudit(request, metadata=metadata, timeout=args.timeout)
+            response = stub.ListAudit(request, metadata=metadata, timeout=connection(args).timeout)
     except grpc.RpcError as exc:
         return rpc_failed(exc)
     print_message(response)
@@ -181,7 +182,7 @@ def run_status(args: argparse.Namespace) -> int:
     stub = admin_pb2_grpc.AdminServiceStub(channel(args))
     try:
         response = stub.GetStatus(
-            admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=args.timeout
+            admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=connection(args).timeout
         )
     except grpc.RpcError as exc:
         return rpc_failed(exc)
@@ -192,7 +193,9 @@ def run_status(args: argparse.Namespace) -> int:
 def run_health(args: argparse.Namespace) -> int:
     stub = health_pb2_grpc.HealthStub(channel(args))
     try:
-        response = stub.Check(health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout)
+        response = stub.Check(
+            health_pb2.HealthCheckRequest(service=args.service), timeout=connection(args).timeout
+        )
     except grpc.RpcError as exc:
         rpc_failed(exc)
         return 1

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sidecar import __version__
 from sidecar.cli import alerts, experiments, flags, peers, rollouts, serve
+from sidecar.daemon.parsers import SettingsError
+from sidecar.daemon.settings import client_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        if getattr(args, "connects", False):
+            args.connection = client_settings(args, os.environ)
+        result: int = args.handler(args)
+    except SettingsError as exc:
+        # A bad setting is the user's to fix: one line, like argparse's own usage errors, no traceback.
+        sys.stderr.write(f"sidecar: {exc}\n")
+        raise SystemExit(2) from None
     return result
 
 

@@ -8,7 +8,14 @@ import time
 
 import grpc
 
-from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_message, rpc_failed
+from sidecar.cli.connection import (
+    add_connection_options,
+    admin_metadata,
+    channel,
+    connection,
+    print_message,
+    rpc_failed,
+)
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
 
 
@@ -28,7 +35,7 @@ def run_peers(args: argparse.Namespace) -> int:
     stub = admin_pb2_grpc.AdminServiceStub(channel(args))
     try:
         status = stub.GetStatus(
-            admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=args.timeout
+            admin_pb2.GetStatusRequest(), metadata=admin_metadata(args), timeout=connection(args).timeout
         )
     except grpc.RpcError as exc:
         return rpc_failed(exc)

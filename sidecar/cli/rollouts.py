@@ -8,7 +8,14 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from sidecar.cli.connection import add_connection_options, admin_metadata, channel, print_message, rpc_failed
+from sidecar.cli.connection import (
+    add_connection_options,
+    admin_metadata,
+    channel,
+    connection,
+    print_message,
+    rpc_failed,
+)
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
 
@@ -55,7 +62,7 @@ def add_parsers(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stub = routing_pb2_grpc.RolloutServiceStub(channel(args))
-    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": args.timeout}
+    options: dict[str, Any] = {"metadata": admin_metadata(args), "timeout": connection(args).timeout}
     try:
         if args.action == "list":
             listed = stub.ListRollouts(pb.ListRolloutsRequest(), **options)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import grpc
 
 from sidecar.errors import InvalidArgumentError
 
@@ -50,10 +53,10 @@ def parse_listen(text: str) -> ListenAddress:
     return ListenAddress(host=host.strip("[]"), port=int(port))
 
 
-def default_runtime_dir() -> Path:
-    if runtime := os.environ.get("RUNTIME_DIRECTORY"):  # set by systemd's RuntimeDirectory=
+def default_runtime_dir(environ: Mapping[str, str]) -> Path:
+    if runtime := environ.get("RUNTIME_DIRECTORY"):  # set by systemd's RuntimeDirectory=
         return Path(runtime.split(":")[0])
-    if xdg := os.environ.get("XDG_RUNTIME_DIR"):
+    if xdg := environ.get("XDG_RUNTIME_DIR"):
         return Path(xdg) / "rollout-sidecar"
     return Path(f"/tmp/rollout-sidecar-{os.getuid()}")
 
@@ -63,3 +66,26 @@ def prepare_unix_socket(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_socket():
         path.unlink()
+
+
+def bind(server: grpc.aio.Server, addresses: Sequence[ListenAddress]) -> tuple[ListenAddress, ...]:
+    """Add a port for each address; the result carries the bound port where the address asked for 0."""
+    bound: list[ListenAddress] = []
+    for address in addresses:
+        if address.unix_path is not None:
+            prepare_unix_socket(address.unix_path)
+        try:
+            port = server.add_insecure_port(address.grpc_target)
+        except RuntimeError:  # what grpc raises when the address is taken
+            port = 0
+        if port == 0:
+            raise OSError(f"cannot listen on {address.grpc_target}")
+        bound.append(address if address.unix_path is not None else replace(address, port=port))
+    return tuple(bound)
+
+
+def restrict_unix_sockets(addresses: Sequence[ListenAddress]) -> None:
+    """Give the sockets their mode once the server created them."""
+    for address in addresses:
+        if address.unix_path is not None:
+            address.unix_path.chmod(SOCKET_MODE)

@@ -39,9 +39,11 @@ class SyncSettings:
     max_pending_entries: int = 10_000  # per peer; beyond it the queue is dropped and anti-entropy repairs
 
 
-def check_address(text: str, option: str) -> str:
+def check_address(text: str, option: str, *, any_port: bool = False) -> str:
+    """``text`` as HOST:PORT; ``any_port`` admits port 0 (a listener the system gives a free port)."""
     host, sep, port = text.strip().rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    lowest = 0 if any_port else 1
+    if not sep or not host or not port.isdigit() or not lowest <= int(port) < 65536:
         raise InvalidArgumentError(f"{option} {text!r} must be HOST:PORT")
     return text.strip()
 

@@ -2,7 +2,7 @@
 
 Wiring, in the daemon::
 
-    settings = TelemetrySettings.from_args(args)            # OTEL_* env, then CLI options
+    settings = TelemetrySettings(...)                        # built by sidecar.daemon from OTEL_* and flags
     configure_logging(args.log_level, args.debug_decisions)
     telemetry = setup_telemetry(settings, {"deployment.environment.name": env})
     server = grpc.aio.server(interceptors=[TracingInterceptor(telemetry.tracer)])
@@ -20,7 +20,8 @@ from sidecar.telemetry.flags import record_evaluation, record_rollout_decision, 
 from sidecar.telemetry.grpc_tracing import TracingInterceptor
 from sidecar.telemetry.instruments import Metrics, RolloutGauge
 from sidecar.telemetry.logging import DECISIONS_LOGGER, configure_logging
-from sidecar.telemetry.setup import Telemetry, TelemetrySettings, setup_telemetry
+from sidecar.telemetry.settings import TelemetrySettings
+from sidecar.telemetry.setup import Telemetry, setup_telemetry
 
 __all__ = [
     "DECISIONS_LOGGER",

@@ -1,4 +1,4 @@
-"""Telemetry settings and the providers that own spans and metrics.
+"""The providers that own spans, metrics and log events, built from :class:`TelemetrySettings`.
 
 Design rules:
 
@@ -9,448 +9,54 @@ Design rules:
 * ``exporter_reachable()`` is the health signal (degraded, not down): None when nothing is pushed
   (telemetry disabled, exporters ``none``, nothing exported yet), else whether the latest export of
   every push signal succeeded.
-* Nothing is installed globally unless :meth:`Telemetry.install_global` is called, so tests and
-  benchmarks can build as many independent instances as they like.
+* Nothing is installed globally, so tests and benchmarks can build as many independent instances as
+  they like.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
-import dataclasses
 import logging
-import math
 import os
 import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 from opentelemetry import _logs as logs_api
 from opentelemetry import metrics as metrics_api
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    MetricExporter,
-    MetricExportResult,
-    MetricReader,
-    MetricsData,
-    PeriodicExportingMetricReader,
-)
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    TraceIdRatioBased,
-)
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.util.types import AttributeValue
 
+from sidecar.telemetry.exporters import (
+    ExportHealth,
+    TrackedMetricExporter,
+    TrackedSpanExporter,
+    otlp_log_exporter,
+    otlp_metric_exporter,
+    otlp_span_exporter,
+)
 from sidecar.telemetry.grpc_tracing import TracingInterceptor
 from sidecar.telemetry.instruments import Metrics
 from sidecar.telemetry.sampling import PrimableIdGenerator, SamplingShortcut
+from sidecar.telemetry.settings import TelemetrySettings
 
 if TYPE_CHECKING:
     from sidecar.telemetry.prometheus import PrometheusServer
 
-__all__ = [
-    "SAMPLERS",
-    "Telemetry",
-    "TelemetrySettings",
-    "setup_telemetry",
-]
+__all__ = ["Telemetry", "setup_telemetry"]
 
 _log = logging.getLogger(__name__)
 
-SERVICE_NAME = "rollout-sidecar"
 INSTRUMENTATION_SCOPE = "sidecar"
-
-Protocol = Literal["grpc", "http/protobuf"]
-SAMPLERS = (
-    "always_on",
-    "always_off",
-    "traceidratio",
-    "parentbased_always_on",
-    "parentbased_always_off",
-    "parentbased_traceidratio",
-)
-_DEFAULT_PORTS: dict[str, int] = {"grpc": 4317, "http/protobuf": 4318}
-
-
-_ENDPOINT_ATTRS = ("otlp_endpoint", "otlp_traces_endpoint", "otlp_metrics_endpoint")
-
-
-class SettingsError(ValueError):
-    """A telemetry option or ``OTEL_*`` variable with an unusable value."""
-
-
-def _parse_headers(raw: str) -> tuple[tuple[str, str], ...]:
-    """``OTEL_EXPORTER_OTLP_HEADERS`` format: ``k1=v1,k2=v2`` with URL-encoded values."""
-    from urllib.parse import unquote
-
-    out: list[tuple[str, str]] = []
-    for item in raw.split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise SettingsError(f"malformed OTLP header {item!r} (expected key=value)")
-        out.append((unquote(key.strip()).lower(), unquote(value.strip())))
-    return tuple(out)
-
-
-def _normalise_endpoint(endpoint: str | None) -> str | None:
-    if not endpoint:
-        return None
-    # The OTLP exporters treat a scheme-less endpoint as TLS; a local collector is plain http.
-    return endpoint if "://" in endpoint else f"http://{endpoint}"
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, scale: float = 1.0) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw) * scale
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r} is not a number") from exc
-    if not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{name}={raw!r} must be a non-negative number")
-    return value
-
-
-def _csv(raw: str) -> tuple[str, ...]:
-    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
-
-
-@dataclass(frozen=True, slots=True)
-class TelemetrySettings:
-    """Everything that shapes the telemetry pipeline.
-
-    Build it with :meth:`from_env` (standard ``OTEL_*`` variables), then apply CLI options with
-    :meth:`with_overrides` or :meth:`from_args`. Durations are in seconds.
-    """
-
-    enabled: bool = True
-    service_name: str = SERVICE_NAME
-    # Push exporters: "otlp" or "none" for traces; any of "otlp", "prometheus", "none" for metrics.
-    traces_exporter: Literal["otlp", "none"] = "otlp"
-    metrics_exporters: tuple[str, ...] = ("otlp",)
-    otlp_protocol: Protocol = "grpc"
-    # Base endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); for http/protobuf, /v1/traces and /v1/metrics are
-    # appended. The per-signal endpoints are used verbatim. None: localhost on the protocol's port.
-    otlp_endpoint: str | None = None
-    otlp_traces_endpoint: str | None = None
-    otlp_metrics_endpoint: str | None = None
-    otlp_headers: tuple[tuple[str, str], ...] = ()
-    otlp_timeout_s: float = 10.0
-    # One of SAMPLERS. Roots are sampled at sampler_ratio; a caller's sampled flag is honoured.
-    sampler: str = "parentbased_traceidratio"
-    sampler_ratio: float = 0.05
-    span_queue_size: int = 2048
-    span_batch_size: int = 512
-    span_schedule_delay_s: float = 5.0
-    metrics_export_interval_s: float = 60.0
-    metrics_export_timeout_s: float = 30.0
-    # "host:port" for a Prometheus text-format scrape endpoint (port 0 picks a free port).
-    prometheus_address: str | None = None
-    # evaluation_duration is a histogram recorded for one evaluation in N (counts stay exact).
-    evaluation_duration_sample_every: int = 16
-
-    def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise SettingsError(f"unknown sampler {self.sampler!r}; expected one of {', '.join(SAMPLERS)}")
-        if not 0.0 <= self.sampler_ratio <= 1.0:
-            raise SettingsError(f"sampler ratio {self.sampler_ratio} is outside [0, 1]")
-        if self.otlp_protocol not in _DEFAULT_PORTS:
-            raise SettingsError(f"unsupported OTLP protocol {self.otlp_protocol!r} (grpc or http/protobuf)")
-        if self.traces_exporter not in ("otlp", "none"):
-            raise SettingsError(f"unsupported traces exporter {self.traces_exporter!r} (otlp or none)")
-        for name in self.metrics_exporters:
-            if name not in ("otlp", "prometheus", "none"):
-                raise SettingsError(f"unsupported metrics exporter {name!r} (otlp, prometheus or none)")
-        if self.span_queue_size < 1 or self.span_batch_size < 1:
-            raise SettingsError("span queue and batch sizes must be positive")
-        if self.metrics_export_interval_s <= 0:
-            raise SettingsError("the metrics export interval must be positive")
-        if self.evaluation_duration_sample_every < 1:
-            raise SettingsError("evaluation_duration_sample_every must be >= 1")
-
-    # -- construction ----------------------------------------------------------------------------
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> TelemetrySettings:
-        """Read the standard OpenTelemetry SDK variables (unset ones keep this class's defaults).
-
-        OTEL_SDK_DISABLED, OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER,
-        OTEL_EXPORTER_OTLP_{,TRACES_,METRICS_}ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
-        OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT (milliseconds, per the specification),
-        OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_MAX_QUEUE_SIZE,
-        OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_SCHEDULE_DELAY, OTEL_METRIC_EXPORT_INTERVAL,
-        OTEL_METRIC_EXPORT_TIMEOUT (milliseconds), OTEL_EXPORTER_PROMETHEUS_HOST/_PORT.
-        """
-        env = os.environ if environ is None else environ
-        d = cls()
-        changes: dict[str, Any] = {}
-        if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-            changes["enabled"] = False
-        if name := env.get("OTEL_SERVICE_NAME", "").strip():
-            changes["service_name"] = name
-        if raw := env.get("OTEL_TRACES_EXPORTER", "").strip():
-            names = _csv(raw)
-            changes["traces_exporter"] = "otlp" if "otlp" in names else "none"
-        if raw := env.get("OTEL_METRICS_EXPORTER", "").strip():
-            changes["metrics_exporters"] = _csv(raw)
-        if raw := env.get("OTEL_EXPORTER_OTLP_PROTOCOL", "").strip():
-            changes["otlp_protocol"] = "http/protobuf" if raw == "http" else raw
-        for var, attr in (
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otlp_traces_endpoint"),
-            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "otlp_metrics_endpoint"),
-        ):
-            if raw := env.get(var, "").strip():
-                changes[attr] = _normalise_endpoint(raw)
-        if raw := env.get("OTEL_EXPORTER_OTLP_HEADERS", "").strip():
-            changes["otlp_headers"] = _parse_headers(raw)
-        changes["otlp_timeout_s"] = _number(env, "OTEL_EXPORTER_OTLP_TIMEOUT", d.otlp_timeout_s, scale=1e-3)
-        if raw := env.get("OTEL_TRACES_SAMPLER", "").strip():
-            changes["sampler"] = raw.lower()
-        if raw := env.get("OTEL_TRACES_SAMPLER_ARG", "").strip():
-            changes["sampler_ratio"] = _number(env, "OTEL_TRACES_SAMPLER_ARG", d.sampler_ratio)
-        changes["span_queue_size"] = int(_number(env, "OTEL_BSP_MAX_QUEUE_SIZE", d.span_queue_size))
-        changes["span_batch_size"] = int(_number(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", d.span_batch_size))
-        changes["span_schedule_delay_s"] = _number(
-            env, "OTEL_BSP_SCHEDULE_DELAY", d.span_schedule_delay_s, scale=1e-3
-        )
-        changes["metrics_export_interval_s"] = _number(
-            env, "OTEL_METRIC_EXPORT_INTERVAL", d.metrics_export_interval_s, scale=1e-3
-        )
-        changes["metrics_export_timeout_s"] = _number(
-            env, "OTEL_METRIC_EXPORT_TIMEOUT", d.metrics_export_timeout_s, scale=1e-3
-        )
-        # Push export starts when a collector is named: a sidecar with no collector configured must not dial
-        # localhost:4317 forever (nor wait for it at shutdown), as the SDK's own default would.
-        if not any(changes.get(attr) for attr in _ENDPOINT_ATTRS):
-            changes.setdefault("traces_exporter", "none")
-            changes.setdefault("metrics_exporters", ("none",))
-        if "prometheus" in changes.get("metrics_exporters", ()):
-            host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "").strip() or "127.0.0.1"
-            port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "").strip() or "9464"
-            changes["prometheus_address"] = f"{host}:{port}"
-        return dataclasses.replace(d, **changes)
-
-    def with_overrides(self, **changes: Any) -> TelemetrySettings:
-        """A copy with the given fields replaced; ``None`` values are ignored (unset CLI options)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    @staticmethod
-    def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-        """Options that override the ``OTEL_*`` environment (all default to "not given")."""
-        g = parser.add_argument_group("telemetry")
-        g.add_argument("--no-telemetry", action="store_true", default=None, help="disable traces and metrics")
-        g.add_argument("--otlp-endpoint", help="OTLP collector endpoint, e.g. http://127.0.0.1:4317")
-        g.add_argument("--otlp-protocol", choices=sorted(_DEFAULT_PORTS), help="OTLP transport")
-        g.add_argument(
-            "--otlp-header", action="append", metavar="KEY=VALUE", help="extra OTLP header (repeatable)"
-        )
-        g.add_argument("--trace-sampler", choices=SAMPLERS, help="trace sampler (OTEL_TRACES_SAMPLER names)")
-        g.add_argument("--trace-sample-ratio", type=float, metavar="R", help="root span sampling ratio 0..1")
-        g.add_argument("--metrics-interval", type=float, metavar="SECONDS", help="metrics export interval")
-        g.add_argument("--prometheus-listen", metavar="HOST:PORT", help="serve Prometheus text metrics here")
-
-    @classmethod
-    def from_args(
-        cls, args: argparse.Namespace, environ: Mapping[str, str] | None = None
-    ) -> TelemetrySettings:
-        """Environment first, then the options registered by :meth:`add_cli_arguments`."""
-        base = cls.from_env(environ)
-        if getattr(args, "otlp_endpoint", None):
-            pushed = tuple(e for e in base.metrics_exporters if e not in ("none", "otlp"))
-            base = base.with_overrides(traces_exporter="otlp", metrics_exporters=("otlp", *pushed))
-        headers = None
-        if getattr(args, "otlp_header", None):
-            headers = base.otlp_headers + _parse_headers(",".join(args.otlp_header))
-        metrics_exporters = None
-        prometheus = getattr(args, "prometheus_listen", None)
-        if prometheus and "prometheus" not in base.metrics_exporters:
-            metrics_exporters = (*(e for e in base.metrics_exporters if e != "none"), "prometheus")
-        return base.with_overrides(
-            enabled=False if getattr(args, "no_telemetry", None) else None,
-            otlp_endpoint=_normalise_endpoint(getattr(args, "otlp_endpoint", None)),
-            otlp_protocol=getattr(args, "otlp_protocol", None),
-            otlp_headers=headers,
-            sampler=getattr(args, "trace_sampler", None),
-            sampler_ratio=getattr(args, "trace_sample_ratio", None),
-            metrics_export_interval_s=getattr(args, "metrics_interval", None),
-            prometheus_address=prometheus,
-            metrics_exporters=metrics_exporters,
-        )
-
-    # -- derived -----------------------------------------------------------------------------------
-
-    def build_sampler(self) -> Sampler:
-        ratio = TraceIdRatioBased(self.sampler_ratio)
-        return {
-            "always_on": ALWAYS_ON,
-            "always_off": ALWAYS_OFF,
-            "traceidratio": ratio,
-            "parentbased_always_on": ParentBased(ALWAYS_ON),
-            "parentbased_always_off": ParentBased(ALWAYS_OFF),
-            "parentbased_traceidratio": ParentBased(ratio),
-        }[self.sampler]
-
-    def signal_endpoint(self, signal: Literal["traces", "metrics", "logs"]) -> str:
-        specific = {"traces": self.otlp_traces_endpoint, "metrics": self.otlp_metrics_endpoint}.get(signal)
-        if specific:
-            return specific
-        base = self.otlp_endpoint or f"http://localhost:{_DEFAULT_PORTS[self.otlp_protocol]}"
-        if self.otlp_protocol == "http/protobuf":
-            return f"{base.rstrip('/')}/v1/{signal}"
-        return base
-
-
-# -- exporter wrappers: health tracking and bounded shutdown ---------------------------------------
-
-
-class _ExportHealth:
-    """Latest export outcome per push signal (written by exporter threads, read by health checks)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: dict[str, bool] = {}
-        self.last_error_at: float | None = None
-
-    def record(self, signal: str, ok: bool) -> None:
-        with self._lock:
-            self._last[signal] = ok
-            if not ok:
-                self.last_error_at = time.monotonic()
-
-    def reachable(self) -> bool | None:
-        with self._lock:
-            if not self._last:
-                return None
-            return all(self._last.values())
-
-
-class _TrackedSpanExporter(SpanExporter):
-    def __init__(self, inner: SpanExporter, health: _ExportHealth) -> None:
-        self._inner = inner
-        self._health = health
-        self._aborted = False
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._aborted:
-            return SpanExportResult.FAILURE
-        try:
-            result = self._inner.export(spans)
-        except Exception:
-            _log.exception("span export raised")
-            result = SpanExportResult.FAILURE
-        self._health.record("traces", result is SpanExportResult.SUCCESS)
-        return result
-
-    def abort(self) -> None:
-        """Stop retries and close the connection now (shutdown deadline passed)."""
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown()
-
-    def shutdown(self) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self._inner.force_flush(timeout_millis)
-
-
-class _TrackedMetricExporter(MetricExporter):
-    def __init__(self, inner: MetricExporter, health: _ExportHealth) -> None:
-        # The periodic reader takes temporality/aggregation preferences from its exporter.
-        super().__init__(
-            preferred_temporality=getattr(inner, "_preferred_temporality", None),
-            preferred_aggregation=getattr(inner, "_preferred_aggregation", None),
-        )
-        self._inner = inner
-        self._health = health
-        self._aborted = False
-
-    def export(
-        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
-    ) -> MetricExportResult:
-        if self._aborted:
-            return MetricExportResult.FAILURE
-        try:
-            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception:
-            _log.exception("metric export raised")
-            result = MetricExportResult.FAILURE
-        self._health.record("metrics", result is MetricExportResult.SUCCESS)
-        return result
-
-    def abort(self) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown(timeout_millis=0)
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return self._inner.force_flush(timeout_millis=timeout_millis)
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
-
-
-def _otlp_span_exporter(settings: TelemetrySettings) -> SpanExporter:
-    endpoint = settings.signal_endpoint("traces")
-    headers = dict(settings.otlp_headers) or None
-    if settings.otlp_protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-
-        return GrpcSpanExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-
-    return HttpSpanExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-
-
-def _otlp_metric_exporter(settings: TelemetrySettings) -> MetricExporter:
-    endpoint = settings.signal_endpoint("metrics")
-    headers = dict(settings.otlp_headers) or None
-    if settings.otlp_protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcMetricExporter,
-        )
-
-        return GrpcMetricExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-        OTLPMetricExporter as HttpMetricExporter,
-    )
-
-    return HttpMetricExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-
-
-def _otlp_log_exporter(settings: TelemetrySettings) -> LogRecordExporter:
-    endpoint = settings.signal_endpoint("logs")
-    headers = dict(settings.otlp_headers) or None
-    if settings.otlp_protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
-
-        return GrpcLogExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-
-    return HttpLogExporter(endpoint=endpoint, headers=headers, timeout=settings.otlp_timeout_s)
-
-
-# -- the Telemetry object ----------------------------------------------------------------------------
 
 
 class Telemetry:
@@ -468,9 +74,9 @@ class Telemetry:
         tracer_provider: TracerProvider | None,
         meter_provider: MeterProvider | None,
         span_processor: BatchSpanProcessor | None,
-        span_exporter: _TrackedSpanExporter | None,
-        metric_exporter: _TrackedMetricExporter | None,
-        health: _ExportHealth,
+        span_exporter: TrackedSpanExporter | None,
+        metric_exporter: TrackedMetricExporter | None,
+        health: ExportHealth,
         prometheus: PrometheusServer | None = None,
         sampling_shortcut: SamplingShortcut | None = None,
         logger_provider: LoggerProvider | None = None,
@@ -539,13 +145,6 @@ class Telemetry:
         if not self.enabled or self._is_shut_down:
             return None
         return self._health.reachable()
-
-    def install_global(self) -> None:
-        """Make these providers the process-wide OpenTelemetry defaults (once per process)."""
-        if self._tracer_provider is not None:
-            trace_api.set_tracer_provider(self._tracer_provider)
-        if self._meter_provider is not None:
-            metrics_api.set_meter_provider(self._meter_provider)
 
     def force_flush(self, timeout_s: float = 5.0) -> bool:
         if not self.enabled or self._is_shut_down:
@@ -617,7 +216,7 @@ def setup_telemetry(
     configured ones (tests and benchmarks use both). When ``settings.enabled`` is false the result
     hands out no-op tracers and meters and costs next to nothing per call.
     """
-    health = _ExportHealth()
+    health = ExportHealth()
     if not settings.enabled:
         return Telemetry(
             settings,
@@ -639,9 +238,9 @@ def setup_telemetry(
     resource = Resource.create(attrs)
 
     readers: list[MetricReader] = list(metric_readers)
-    tracked_metric_exporter: _TrackedMetricExporter | None = None
+    tracked_metric_exporter: TrackedMetricExporter | None = None
     if "otlp" in settings.metrics_exporters:
-        tracked_metric_exporter = _TrackedMetricExporter(_otlp_metric_exporter(settings), health)
+        tracked_metric_exporter = TrackedMetricExporter(otlp_metric_exporter(settings), health)
         readers.append(
             PeriodicExportingMetricReader(
                 tracked_metric_exporter,
@@ -662,13 +261,13 @@ def setup_telemetry(
     tracer_provider = TracerProvider(
         resource=resource, sampler=settings.build_sampler(), id_generator=ids, shutdown_on_exit=False
     )
-    tracked_span_exporter: _TrackedSpanExporter | None = None
+    tracked_span_exporter: TrackedSpanExporter | None = None
     processor: BatchSpanProcessor | None = None
     inner_span_exporter = span_exporter
     if inner_span_exporter is None and settings.traces_exporter == "otlp":
-        inner_span_exporter = _otlp_span_exporter(settings)
+        inner_span_exporter = otlp_span_exporter(settings)
     if inner_span_exporter is not None:
-        tracked_span_exporter = _TrackedSpanExporter(inner_span_exporter, health)
+        tracked_span_exporter = TrackedSpanExporter(inner_span_exporter, health)
         processor = BatchSpanProcessor(
             tracked_span_exporter,
             max_queue_size=settings.span_queue_size,
@@ -684,7 +283,7 @@ def setup_telemetry(
         logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         logger_provider.add_log_record_processor(
             BatchLogRecordProcessor(
-                _otlp_log_exporter(settings),
+                otlp_log_exporter(settings),
                 max_queue_size=settings.span_queue_size,
                 max_export_batch_size=min(settings.span_batch_size, settings.span_queue_size),
                 schedule_delay_millis=settings.span_schedule_delay_s * 1000,

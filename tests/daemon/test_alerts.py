@@ -20,7 +20,7 @@ from sidecar.server.convert import to_struct
 from sidecar.v1 import admin_pb2, alerts_pb2_grpc, evaluation_pb2, routing_pb2_grpc
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import routing_pb2 as routing_pb
-from tests.support.daemon import Daemon, free_port, wait_for
+from tests.support.daemon import Daemon, refused_address, wait_for
 from tests.support.rollout_traffic import Traffic, failing_v2
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -238,32 +238,33 @@ def test_watch_streams_firing_alerts_then_changes(start: Any, config_dir: Path) 
 
 
 def test_dead_webhook_is_retried_then_dropped_while_evaluate_keeps_answering(start: Any) -> None:
-    dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
-    errors = rule("evaluation_errors", {"warning": 1}, window="1m", webhooks=[dead])
-    daemon = start({"eval-errors": errors}, flags=ERROR_FLAG)
-    stub = daemon.evaluation()
-    request = evaluation_pb2.EvaluateRequest(flag_key="broken", context=to_struct({"pick": "nope"}))
-    slowest = 0.0
+    with refused_address() as address:
+        dead = f"http://{address}/nobody-listens"
+        errors = rule("evaluation_errors", {"warning": 1}, window="1m", webhooks=[dead])
+        daemon = start({"eval-errors": errors}, flags=ERROR_FLAG)
+        stub = daemon.evaluation()
+        request = evaluation_pb2.EvaluateRequest(flag_key="broken", context=to_struct({"pick": "nope"}))
+        slowest = 0.0
 
-    def webhook_failed() -> list[pb.WebhookStatus] | None:
-        # About 4 s of retries with backoff happen meanwhile; every Evaluate must stay fast.
-        nonlocal slowest
-        started = time.perf_counter()
-        response = stub.Evaluate(request, timeout=5)
-        slowest = max(slowest, time.perf_counter() - started)
-        assert response.reason == evaluation_pb2.REASON_ERROR
-        webhooks = list(list_alerts(daemon).webhooks)
-        return webhooks if webhooks and webhooks[0].failed else None
+        def webhook_failed() -> list[pb.WebhookStatus] | None:
+            # About 4 s of retries with backoff happen meanwhile; every Evaluate must stay fast.
+            nonlocal slowest
+            started = time.perf_counter()
+            response = stub.Evaluate(request, timeout=5)
+            slowest = max(slowest, time.perf_counter() - started)
+            assert response.reason == evaluation_pb2.REASON_ERROR
+            webhooks = list(list_alerts(daemon).webhooks)
+            return webhooks if webhooks and webhooks[0].failed else None
 
-    (webhook,) = wait_for(webhook_failed, timeout=30)
-    assert (webhook.url, webhook.delivered, webhook.failed, webhook.queued) == (dead, 0, 1, 0)
-    assert "ConnectionRefusedError" in webhook.last_error
-    assert slowest < 0.5
-    (alert,) = list_alerts(daemon).alerts
-    assert (alert.rule, alert.metric, alert.rollout) == ("eval-errors", "evaluation_errors", "")
-    log = daemon.log()
-    assert "(attempt 3 of 4)" in log
-    assert f"webhook POST to {dead} failed after 4 attempt(s)" in log
+        (webhook,) = wait_for(webhook_failed, timeout=30)
+        assert (webhook.url, webhook.delivered, webhook.failed, webhook.queued) == (dead, 0, 1, 0)
+        assert "ConnectionRefusedError" in webhook.last_error
+        assert slowest < 0.5
+        (alert,) = list_alerts(daemon).alerts
+        assert (alert.rule, alert.metric, alert.rollout) == ("eval-errors", "evaluation_errors", "")
+        log = daemon.log()
+        assert "(attempt 3 of 4)" in log
+        assert f"webhook POST to {dead} failed after 4 attempt(s)" in log
 
 
 def test_invalid_rules_are_reported_with_file_and_line_and_the_last_good_ones_keep_running(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Daemon, free_port
+from tests.support.daemon import Daemon, refused_address
 from tests.support.flagfiles import boolean_flag, write_flags
 
 
@@ -104,7 +104,8 @@ def test_status_and_health(daemon: Daemon) -> None:
     status = json.loads(sidecar("status", daemon=daemon).stdout)
     assert status["serving"] is True
     assert sidecar("health", daemon=daemon).returncode == 0
-    unreachable = sidecar("health", "--address", f"127.0.0.1:{free_port()}", "--timeout", "0.5")
+    with refused_address() as address:
+        unreachable = sidecar("health", "--address", address, "--timeout", "0.5")
     assert unreachable.returncode == 1
 
 

@@ -11,7 +11,7 @@ from rollout_sidecar_client import SidecarClient
 
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
-from tests.support.daemon import Daemon, free_port, wait_for
+from tests.support.daemon import Daemon, refused_address, wait_for
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_v1_exceptions_propagate_and_are_reported(daemon: Daemon) -> None:
 
 
 def test_unreachable_sidecar_answers_v1_quickly_and_never_raises() -> None:
-    with SidecarClient(f"127.0.0.1:{free_port()}", timeout=0.05) as client:
+    with refused_address() as address, SidecarClient(address, timeout=0.05) as client:
         started = time.monotonic()
         route = client.route("svc", {"targetingKey": "u"})
         assert (route.version, route.reason) == ("V1", "SIDECAR_UNAVAILABLE")

@@ -19,7 +19,7 @@ from sidecar.sync.service import SERVICE_NAME
 from sidecar.v1 import alerts_pb2 as apb
 from sidecar.v1 import routing_pb2 as rpb
 from sidecar.v1 import sync_pb2
-from tests.support.daemon import Daemon, free_port, wait_for
+from tests.support.daemon import Daemon, wait_for
 from tests.support.sync_cluster import FAST, Cluster, Member, flag, holding_rollout, time_until
 
 pytestmark = pytest.mark.slow
@@ -215,8 +215,6 @@ def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Pat
     intruder = Daemon(
         config,
         tmp_path / "state",
-        "--sync-listen",
-        f"127.0.0.1:{free_port()}",
         "--group-secret-file",
         str(wrong_secret),
         "--peer",
@@ -224,6 +222,7 @@ def test_a_peer_with_the_wrong_secret_is_refused(cluster: Cluster, tmp_path: Pat
         "--sync-anti-entropy-seconds",
         "0.5",
         env={"SIDECAR_NODE_ID": "intruder"},
+        sync_listen=True,
     )
     try:
         intruder.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import Daemon, free_port, wait_for
+from tests.support.daemon import Daemon, wait_for
 from tests.support.sync_cluster import SECRET, Member, flag
 
 pytestmark = [
@@ -55,16 +55,14 @@ def pki(tmp_path: Path) -> Path:
     return directory
 
 
-def tls_daemon(base: Path, pki: Path, name: str, port: int, peer_port: int, ca: str = "ca") -> Daemon:
+def tls_daemon(base: Path, pki: Path, name: str, peer: str | None, ca: str = "ca") -> Daemon:
+    """A sidecar listening for sync on a port of its own; it dials ``peer`` when given."""
     config = base / f"config-{name}"
     config.mkdir()
     return Daemon(
         config,
         base / f"state-{name}",
-        "--sync-listen",
-        f"127.0.0.1:{port}",
-        "--peer",
-        f"127.0.0.1:{peer_port}",
+        *(("--peer", peer) if peer else ()),
         "--group-secret-file",
         str(pki / "secret"),
         "--sync-tls-cert",
@@ -74,24 +72,25 @@ def tls_daemon(base: Path, pki: Path, name: str, port: int, peer_port: int, ca: 
         "--sync-tls-ca",
         str(pki / f"{ca}.pem"),
         env={"SIDECAR_NODE_ID": f"tls-{name}"},
+        sync_listen=True,
     )
 
 
 @pytest.fixture
 def pair(tmp_path: Path, pki: Path) -> Iterator[tuple[Member, Member, Path]]:
-    ports = free_port(), free_port()
-    a = tls_daemon(tmp_path, pki, "a", ports[0], ports[1])
-    b = tls_daemon(tmp_path, pki, "b", ports[1], ports[0])
+    a = tls_daemon(tmp_path, pki, "a", None)
+    started = [a]
     try:
         a.start()
+        b = tls_daemon(tmp_path, pki, "b", a.sync_address)  # b dials a once a reported its port
+        started.append(b)
         b.start()
         ma, mb = Member.__new__(Member), Member.__new__(Member)
         ma.daemon, mb.daemon = a, b
-        ma.sync_port, mb.sync_port = ports
         yield ma, mb, tmp_path
     finally:
-        a.stop()
-        b.stop()
+        for daemon in started:
+            daemon.stop()
 
 
 def test_mutual_tls_peers_sync_and_a_stranger_is_refused(
@@ -102,7 +101,7 @@ def test_mutual_tls_peers_sync_and_a_stranger_is_refused(
     a.put_flag("over-tls", flag("b"))
     wait_for(lambda: b.variant("over-tls") == "b", timeout=2)
     # Holds the group secret, but its certificate comes from another CA: the TLS handshake fails.
-    stranger = tls_daemon(base, pki, "stranger", free_port(), a.sync_port, ca="other-ca")
+    stranger = tls_daemon(base, pki, "stranger", a.sync_address, ca="other-ca")
     try:
         stranger.start()
         view = Member.__new__(Member)

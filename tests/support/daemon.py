@@ -1,14 +1,20 @@
-"""A real daemon in a child process, reachable over its unix socket and a TCP port on 127.0.0.1."""
+"""A real daemon in a child process, reachable over its unix socket and a TCP port on 127.0.0.1.
+
+The daemon listens on port 0 and reports the ports it got in its ready file; a restarted daemon asks for
+its previous ports again (clients keep their addresses) and takes new ones when those are taken.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,10 +27,21 @@ T = TypeVar("T")
 START_TIMEOUT = 30.0
 
 
-def free_port() -> int:
+@contextmanager
+def refused_address() -> Iterator[str]:
+    """``127.0.0.1:PORT`` that refuses connections while the block runs: bound, never listening."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def read_ready_file(path: Path) -> dict[str, Any] | None:
+    """The daemon's ready report, None until it is written (it is renamed into place, never partial)."""
+    try:
+        report: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    return report
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.02) -> T:
@@ -47,11 +64,19 @@ class Daemon:
         *extra_args: str,
         env: dict[str, str] | None = None,
         clock_offset: float = 0.0,
+        sync_listen: bool = False,
+        on_moved: Callable[[], None] | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.state_dir = state_dir
-        self.port = free_port()
+        # Bound ports from the latest ready report (0 until first started).
+        self.port = 0
+        self.sync_port = 0
+        self.sync_listen = sync_listen  # also listen for peer sync on 127.0.0.1
+        # Called when a restart could not have its previous ports back (whoever knows them must learn anew).
+        self.on_moved = on_moved
         self.socket_path = state_dir / "sidecar.sock"
+        self.ready_path = state_dir / "ready.json"
         self.extra_args = extra_args
         self.env = env or {}
         # Seconds this daemon's wall clock is off by (tests.support.skewed_clock), as on a skewed host.
@@ -62,7 +87,15 @@ class Daemon:
 
     @property
     def tcp_target(self) -> str:
+        if not self.port:
+            raise AssertionError("the daemon has not reported its port yet: start it first")
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def sync_address(self) -> str:
+        if not self.sync_port:
+            raise AssertionError("the daemon has not reported its sync port yet: start it first")
+        return f"127.0.0.1:{self.sync_port}"
 
     @property
     def unix_target(self) -> str:
@@ -70,12 +103,23 @@ class Daemon:
 
     def start(self, wait_serving: bool = True) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Ask for the previous ports again; when something else took them meanwhile, take new ones.
+        previous = (self.port, self.sync_port)
+        if not self._launch(*previous) and not self._launch(0, 0):
+            raise AssertionError(f"daemon could not listen on port 0:\n{self.log()}")
+        if any(previous) and previous != (self.port, self.sync_port) and self.on_moved is not None:
+            self.on_moved()
+        wait_for(self._answers if not wait_serving else self._serving, timeout=START_TIMEOUT)
+        return self
+
+    def _command(self, port: int, sync_port: int) -> list[str]:
         launcher = (
             ["tests.support.skewed_clock", str(self.clock_offset)]
             if self.clock_offset
             else ["sidecar.cli.main"]
         )
-        command = [
+        sync = ["--sync-listen", f"127.0.0.1:{sync_port}"] if self.sync_listen else []
+        return [
             sys.executable,
             "-m",
             *launcher,
@@ -87,17 +131,38 @@ class Daemon:
             "--listen",
             self.unix_target,
             "--listen",
-            self.tcp_target,
+            f"127.0.0.1:{port}",
+            *sync,
+            "--ready-file",
+            str(self.ready_path),
             "--log-level",
             "debug",
             *self.extra_args,
         ]
-        env = {**os.environ, **self.env}
+
+    def _launch(self, port: int, sync_port: int) -> bool:
+        """Start the process and wait for its ready report; False when a port asked for was taken."""
+        self.ready_path.unlink(missing_ok=True)
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        env = {**os.environ, **self.env}
+        self.process = subprocess.Popen(
+            self._command(port, sync_port), stdout=log, stderr=subprocess.STDOUT, env=env
+        )
         log.close()
-        wait_for(self._answers if not wait_serving else self._serving, timeout=START_TIMEOUT)
-        return self
+        process = self.process
+        report = wait_for(
+            lambda: read_ready_file(self.ready_path) or process.poll() is not None, timeout=START_TIMEOUT
+        )
+        if not isinstance(report, dict):
+            new_output = self.log_path.read_bytes()[log_start:].decode(errors="replace")
+            taken = "cannot listen" in new_output or "Failed to bind" in new_output
+            if (port or sync_port) and taken:
+                return False
+            raise AssertionError(f"daemon exited with {process.returncode}:\n{self.log()}")
+        self.port = int(next(t for t in report["grpc"] if not t.startswith("unix:")).rpartition(":")[2])
+        self.sync_port = int(report["sync"].rpartition(":")[2]) if report.get("sync") else 0
+        return True
 
     def _health(self) -> int | None:
         if self.process is not None and self.process.poll() is not None:

@@ -1,10 +1,14 @@
-"""A group of real sidecar processes on 127.0.0.1 that sync with each other (tests and the sync benchmark)."""
+"""A group of real sidecar processes on 127.0.0.1 that sync with each other (tests and the sync benchmark).
+
+Every member listens on port 0; each learns the others' sync addresses from its peers file, which the group
+writes from the members' ready reports once they have started, and again whenever one moved to new ports.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,7 @@ from sidecar.v1 import (
     routing_pb2_grpc,
 )
 from sidecar.v1 import routing_pb2 as rpb
-from tests.support.daemon import Daemon, free_port
+from tests.support.daemon import Daemon
 
 SECRET = "group-secret-for-tests-0123456789"
 FAST = ("--tick-seconds", "0.2", "--outcome-bucket-seconds", "1")
@@ -49,32 +53,31 @@ class Member:
         self,
         index: int,
         base: Path,
-        sync_port: int,
         peers_file: Path,
         extra: Sequence[str],
         clock_offset: float = 0.0,
+        on_moved: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self.node_id = f"node-{index}"
-        self.sync_port = sync_port
         self.peers_file = peers_file
         config = base / f"config-{index}"
         config.mkdir(parents=True, exist_ok=True)
         self.daemon = Daemon(
             config,
             base / f"state-{index}",
-            "--sync-listen",
-            self.sync_address,
             "--peers-file",
             str(peers_file),
             *extra,
             env={"SIDECAR_NODE_ID": self.node_id, "SIDECAR_LOG_LEVEL": "info"},
             clock_offset=clock_offset,
+            sync_listen=True,
+            on_moved=on_moved,
         )
 
     @property
     def sync_address(self) -> str:
-        return f"127.0.0.1:{self.sync_port}"
+        return self.daemon.sync_address
 
     def channel(self) -> grpc.Channel:
         """One channel per daemon process (a new one after a restart), so polling costs no handshakes."""
@@ -192,18 +195,20 @@ class Cluster:
         self.base = base
         self.secret_file = base / "group.secret"
         self.secret_file.write_text(SECRET + "\n")
-        ports = [free_port() for _ in range(size)]
+        self._peers_lock = threading.Lock()
         self.members = [
             Member(
                 i,
                 base,
-                ports[i],
                 base / f"peers-{i}.txt",
                 ("--group-secret-file", str(self.secret_file), *extra),
                 clock_offsets[i] if i < len(clock_offsets) else 0.0,
+                on_moved=self.write_peers,
             )
             for i in range(size)
         ]
+        # Whom each member is told about; the files list those of them that have started.
+        self._views: dict[int, tuple[Member, ...]] = {}
         for member in self.members:
             if rollouts:
                 (member.daemon.config_dir / "rollouts.yaml").write_text(
@@ -212,10 +217,23 @@ class Cluster:
         self.connect_all()
 
     def set_peers(self, member: Member, peers: Iterable[Member]) -> None:
-        text = "".join(f"{p.sync_address}\n" for p in peers)
-        tmp = member.peers_file.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(member.peers_file)
+        self._views[member.index] = tuple(peers)
+        self._write(member)
+
+    def write_peers(self) -> None:
+        """Rewrite every member's peers file with the current addresses of the peers it is told about."""
+        for member in self.members:
+            self._write(member)
+
+    def _write(self, member: Member) -> None:
+        peers = self._views.get(member.index, ())
+        text = "".join(f"{p.sync_address}\n" for p in peers if p.daemon.sync_port)
+        with self._peers_lock:  # members started on several threads report at once
+            if member.peers_file.exists() and member.peers_file.read_text() == text:
+                return  # unchanged: no new mtime for the daemon to re-read
+            tmp = member.peers_file.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(member.peers_file)
 
     def connect_all(self) -> None:
         for member in self.members:
@@ -231,6 +249,7 @@ class Cluster:
         try:
             for first in range(0, len(self.members), batch):
                 start_all([m.daemon for m in self.members[first : first + batch]])
+                self.write_peers()  # the members started so far now know each other's addresses
         except BaseException:
             self.stop()
             raise

@@ -1,14 +1,13 @@
-"""Peer-sync pieces that need no cluster: credential, outbound queue, options, peer lists, wire format."""
+"""Peer-sync pieces that need no cluster: credential, outbound queue, peer lists, wire format."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
 import pytest
 
-from sidecar.errors import InvalidArgumentError, UnauthenticatedError
+from sidecar.errors import UnauthenticatedError
 from sidecar.rollout.model import Version
 from sidecar.rollout.state import initial_state
 from sidecar.rollout.windows import BucketCounts
@@ -17,7 +16,6 @@ from sidecar.sync.auth import AUTH_HEADER, TIME_HEADER, GroupAuth, load_secret
 from sidecar.sync.link import Link, PeerRecord
 from sidecar.sync.merge import AuditEntry, BucketEntry, RecordEntry, RolloutStateEntry
 from sidecar.sync.metrics import SyncMetrics
-from sidecar.sync.options import add_sync_arguments, sync_settings
 from sidecar.sync.service import resolve_peers
 from sidecar.sync.settings import read_peers_file
 from sidecar.v1 import sync_pb2 as pb
@@ -133,42 +131,6 @@ def test_entries_survive_the_wire_format() -> None:
     assert wire.state_entry(wire.state_message(rollout)) == rollout
     assert wire.bucket_entry(wire.bucket_message(bucket)) == bucket
     assert wire.audit_entry(wire.audit_message(audit)) == audit
-
-
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_sync_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def test_sync_is_off_without_options_and_needs_the_secret(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("PEERS", "PEER_DNS", "PEERS_FILE", "SYNC_LISTEN", "GROUP_SECRET_FILE"):
-        monkeypatch.delenv(f"SIDECAR_{name}", raising=False)
-    assert sync_settings(parse()) is None
-    with pytest.raises(InvalidArgumentError, match="group-secret-file"):
-        sync_settings(parse("--peer", "10.0.0.1:8015"))
-    secret = tmp_path / "secret"
-    secret.write_bytes(SECRET)
-    settings = sync_settings(parse("--peer", "10.0.0.1:8015", "--group-secret-file", str(secret)))
-    assert settings is not None
-    assert settings.listen == "127.0.0.1:8015"
-    assert settings.peers == ("10.0.0.1:8015",)
-    monkeypatch.setenv("SIDECAR_PEERS", "a:1, b:2")
-    from_env = sync_settings(parse("--group-secret-file", str(secret)))
-    assert from_env is not None
-    assert from_env.peers == ("a:1", "b:2")
-    with pytest.raises(InvalidArgumentError, match="HOST:PORT"):
-        sync_settings(parse("--peer", "nonsense", "--group-secret-file", str(secret)))
-    with pytest.raises(InvalidArgumentError, match="go together"):
-        sync_settings(parse("--group-secret-file", str(secret), "--sync-tls-cert", "c.pem"))
-    assert settings.tombstone_min_age_seconds == 3600.0
-    aged = sync_settings(parse("--group-secret-file", str(secret), "--sync-tombstone-min-age", "5"))
-    assert aged is not None
-    assert aged.tombstone_min_age_seconds == 5.0
-    with pytest.raises(InvalidArgumentError, match="must not be negative"):
-        sync_settings(parse("--group-secret-file", str(secret), "--sync-tombstone-min-age", "-1"))
 
 
 def test_peers_file_lines_and_comments(tmp_path: Path) -> None:

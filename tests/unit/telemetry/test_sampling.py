@@ -15,7 +15,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 
 from sidecar.telemetry import TelemetrySettings, TracingInterceptor
 from sidecar.telemetry.sampling import PrimableIdGenerator, SamplingShortcut
-from sidecar.telemetry.setup import SAMPLERS
+from sidecar.telemetry.settings import SAMPLERS
 
 trace_ids = st.integers(min_value=1, max_value=(1 << 128) - 1)
 ratios = st.sampled_from([0.0, 0.01, 0.05, 0.5, 0.999, 1.0])

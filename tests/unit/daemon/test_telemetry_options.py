@@ -1,16 +1,27 @@
+"""OTEL_* variables and telemetry flags become one TelemetrySettings."""
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 
 import pytest
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from sidecar.daemon.options import Reader, add_options
+from sidecar.daemon.parsers import BadValue
+from sidecar.daemon.telemetry_options import TELEMETRY_FLAGS, telemetry_settings
 from sidecar.telemetry import TelemetrySettings
-from sidecar.telemetry.setup import SettingsError
+
+
+def settings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> TelemetrySettings:
+    parser = argparse.ArgumentParser()
+    add_options(parser, TELEMETRY_FLAGS)
+    return telemetry_settings(Reader(parser.parse_args(argv), environ))
 
 
 def test_defaults_push_nothing_until_a_collector_is_named() -> None:
-    s = TelemetrySettings.from_env({})
+    s = settings({})
     assert s == TelemetrySettings(traces_exporter="none", metrics_exporters=("none",))
     assert s.enabled
     assert s.service_name == "rollout-sidecar"
@@ -28,14 +39,12 @@ def test_defaults_push_nothing_until_a_collector_is_named() -> None:
     ],
 )
 def test_naming_a_collector_turns_otlp_export_on(environ: dict[str, str], argv: list[str]) -> None:
-    parser = argparse.ArgumentParser()
-    TelemetrySettings.add_cli_arguments(parser)
-    s = TelemetrySettings.from_args(parser.parse_args(argv), environ)
+    s = settings(environ, argv)
     assert (s.traces_exporter, s.metrics_exporters) == ("otlp", ("otlp",))
 
 
 def test_standard_variables() -> None:
-    s = TelemetrySettings.from_env(
+    s = settings(
         {
             "OTEL_SERVICE_NAME": "sidecar-eu1",
             "OTEL_EXPORTER_OTLP_ENDPOINT": "collector.local:4317",
@@ -64,7 +73,7 @@ def test_standard_variables() -> None:
 
 
 def test_http_protocol_appends_signal_paths_unless_signal_specific() -> None:
-    s = TelemetrySettings.from_env(
+    s = settings(
         {
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otlp.example:4318/",
@@ -79,8 +88,8 @@ def test_http_protocol_appends_signal_paths_unless_signal_specific() -> None:
 
 
 def test_disabled_and_none_exporters() -> None:
-    assert not TelemetrySettings.from_env({"OTEL_SDK_DISABLED": "true"}).enabled
-    s = TelemetrySettings.from_env({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
+    assert not settings({"OTEL_SDK_DISABLED": "true"}).enabled
+    s = settings({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none"})
     assert s.traces_exporter == "none"
     assert s.metrics_exporters == ("none",)
 
@@ -99,17 +108,15 @@ def test_disabled_and_none_exporters() -> None:
     ],
 )
 def test_bad_values_are_reported(env: dict[str, str]) -> None:
-    with pytest.raises(SettingsError):
-        TelemetrySettings.from_env(env)
+    with pytest.raises(BadValue, match=next(iter(env))):
+        settings(env)
 
 
 def test_cli_options_override_the_environment() -> None:
-    parser = argparse.ArgumentParser()
-    TelemetrySettings.add_cli_arguments(parser)
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317", "OTEL_TRACES_SAMPLER_ARG": "0.5"}
-    untouched = TelemetrySettings.from_args(parser.parse_args([]), env)
-    assert untouched == TelemetrySettings.from_env(env)
-    args = parser.parse_args(
+    assert settings(env).sampler_ratio == 0.5
+    s = settings(
+        env,
         [
             "--otlp-endpoint",
             "127.0.0.1:14317",
@@ -123,9 +130,8 @@ def test_cli_options_override_the_environment() -> None:
             "5",
             "--prometheus-listen",
             "127.0.0.1:0",
-        ]
+        ],
     )
-    s = TelemetrySettings.from_args(args, env)
     assert s.signal_endpoint("traces") == "http://127.0.0.1:14317"
     assert s.sampler_ratio == 0.01
     assert s.sampler == "parentbased_always_on"
@@ -133,10 +139,4 @@ def test_cli_options_override_the_environment() -> None:
     assert s.metrics_export_interval_s == 5.0
     assert s.prometheus_address == "127.0.0.1:0"
     assert "prometheus" in s.metrics_exporters
-    assert not TelemetrySettings.from_args(parser.parse_args(["--no-telemetry"]), env).enabled
-
-
-def test_with_overrides_ignores_none() -> None:
-    s = TelemetrySettings().with_overrides(sampler_ratio=None, service_name="x")
-    assert s.sampler_ratio == TelemetrySettings().sampler_ratio
-    assert s.service_name == "x"
+    assert not settings(env, ["--no-telemetry"]).enabled

@@ -1,0 +1,138 @@
+"""How a daemon runs: start order, the ready report, signals, sd_notify, health monitoring and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sidecar.clock import Clock, SystemClock
+from sidecar.daemon.ready import ready_report, write_ready_file
+from sidecar.daemon.settings import Settings
+from sidecar.daemon.wiring import Graph, add_services, build
+from sidecar.ops.sdnotify import Notifier, run_watchdog
+from sidecar.server.listen import bind, restrict_unix_sockets
+from sidecar.tasks import cancel_and_wait
+
+log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL_SECONDS = 1.0
+DRAIN_SECONDS = 5.0
+
+
+class StartError(Exception):
+    """The daemon cannot start (a port is taken, a certificate unreadable); the message says why."""
+
+
+class Lifecycle:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.notifier = Notifier()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        g = self.graph
+        await g.store.start()
+        await g.rollouts.start()
+        await g.alerts.start()
+        if g.sync is not None:  # after the runtimes it hands remote changes to
+            try:
+                await g.sync.start()
+            except (OSError, RuntimeError) as exc:  # grpc raises RuntimeError for a port it cannot bind
+                raise StartError(f"peer sync: {exc}") from exc
+        await g.experiments.start()
+        add_services(g)
+        try:
+            bound = bind(g.server, g.settings.listen)
+        except OSError as exc:
+            raise StartError(str(exc)) from exc
+        await g.server.start()
+        restrict_unix_sockets(bound)
+        await g.health.update()
+        self._tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
+        if self.notifier.watchdog_interval() is not None:
+
+            def healthy() -> bool:
+                return g.checks.policy_problem() is None
+
+            self._tasks.append(asyncio.create_task(run_watchdog(self.notifier, healthy), name="watchdog"))
+        self._report_ready(tuple(a.grpc_target for a in bound))
+
+    def _report_ready(self, targets: tuple[str, ...]) -> None:
+        g = self.graph
+        sync = None
+        if g.sync is not None:
+            sync = f"{g.sync.settings.listen.rpartition(':')[0]}:{g.sync.port}"
+        if g.settings.ready_file is not None:
+            write_ready_file(g.settings.ready_file, ready_report(targets, sync))
+        # systemd's READY=1 only once the first configuration loaded and the sockets listen.
+        self.notifier.ready(g.checks.status_line(g.health))
+        log.info(
+            "listening on %s%s",
+            ", ".join(targets),
+            f"; peer sync on {sync}" if sync else "",
+            extra={"node_id": g.node_id, "grpc": list(targets), "sync": sync},
+        )
+
+    async def _monitor_health(self) -> None:
+        g = self.graph
+        while True:
+            await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+            await g.health.update()
+            self.notifier.status(g.checks.status_line(g.health))
+            if g.sync is not None:
+                g.sync.peer_messages()  # refreshes the per-peer lag the metrics exporter reads
+
+    async def reload(self) -> None:
+        g = self.graph
+        self.notifier.reloading("reloading configuration")
+        await g.store.reload(force=True)
+        await g.health.update()
+        self.notifier.ready(g.checks.status_line(g.health))
+
+    async def stop(self) -> None:
+        g = self.graph
+        self.notifier.stopping("draining in-flight calls")
+        if g.settings.ready_file is not None:
+            g.settings.ready_file.unlink(missing_ok=True)  # no longer ready
+        await g.health.shutdown()
+        await g.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
+        await cancel_and_wait(*self._tasks)
+        if g.sync is not None:
+            await g.sync.stop()
+        await g.alerts.stop()
+        await g.rollouts.stop()
+        await g.experiments.stop()
+        await g.store.stop()
+        g.database.close()
+        # Flushing exporters may block for their timeout; never on the event loop.
+        await asyncio.to_thread(g.telemetry.shutdown)
+        self.notifier.close()
+
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self._stopping.set)
+        reloads: set[asyncio.Task[None]] = set()
+
+        def reload_in_background() -> None:
+            task = asyncio.create_task(self.reload(), name="sighup-reload")
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload_in_background)
+        await self.start()
+        await self._stopping.wait()
+        log.info("stopping: draining in-flight calls")
+        await self.stop()
+
+
+def run(settings: Settings, clock: Clock | None = None) -> None:
+    """Run a daemon until SIGTERM or SIGINT."""
+    import uvloop
+
+    async def main() -> None:
+        await Lifecycle(build(settings, clock or SystemClock())).run_until_signalled()
+
+    uvloop.run(main())

@@ -1,0 +1,204 @@
+"""The object graph of one daemon, built from :class:`Settings`: the one place its parts meet."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+import sidecar
+from sidecar.clock import Clock
+from sidecar.daemon.checks import Checks
+from sidecar.daemon.settings import Settings
+from sidecar.hlc import HybridLogicalClock
+from sidecar.runtime.alerts import AlertRuntime
+from sidecar.runtime.experiments import ExperimentRuntime
+from sidecar.runtime.rollouts import RolloutRuntime
+from sidecar.server.admin import AdminServicer
+from sidecar.server.alerts import AlertServicer
+from sidecar.server.auth import AdminAuth, load_or_create_token
+from sidecar.server.evaluation import EvaluationObserver, EvaluationServicer
+from sidecar.server.experiments import ExperimentServicer
+from sidecar.server.health import ComponentCheck, HealthReporter
+from sidecar.server.observability import DaemonTelemetry
+from sidecar.server.registry import add_service
+from sidecar.server.routing import RolloutServicer, RoutingServicer
+from sidecar.store.alert_store import AlertStore
+from sidecar.store.config_store import ConfigStore
+from sidecar.store.database import StateDatabase
+from sidecar.store.experiment_store import ExperimentStore
+from sidecar.store.rollout_store import RolloutStore
+from sidecar.sync.service import SyncService
+from sidecar.telemetry import Telemetry, setup_telemetry
+from sidecar.v1 import admin_pb2, alerts_pb2, evaluation_pb2, experiment_pb2, routing_pb2
+
+EVALUATION_SERVICE = evaluation_pb2.DESCRIPTOR.services_by_name["EvaluationService"]
+ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
+ROUTING_SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]
+ROLLOUT_SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RolloutService"]
+EXPERIMENT_SERVICE = experiment_pb2.DESCRIPTOR.services_by_name["ExperimentService"]
+ALERT_SERVICE = alerts_pb2.DESCRIPTOR.services_by_name["AlertService"]
+SERVICES = (
+    EVALUATION_SERVICE,
+    ADMIN_SERVICE,
+    ROUTING_SERVICE,
+    ROLLOUT_SERVICE,
+    EXPERIMENT_SERVICE,
+    ALERT_SERVICE,
+)
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # Two daemons must never silently share a port.
+    ("grpc.so_reuseport", 0),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclass(slots=True)
+class Graph:
+    settings: Settings
+    clock: Clock
+    started_at: float
+    database: StateDatabase
+    node_id: str
+    store: ConfigStore
+    auth: AdminAuth
+    telemetry: Telemetry
+    observability: DaemonTelemetry
+    rollouts: RolloutRuntime
+    alerts: AlertRuntime
+    sync: SyncService | None
+    experiments: ExperimentRuntime
+    checks: Checks
+    server: grpc.aio.Server
+    health_servicer: health_aio.HealthServicer
+    health: HealthReporter
+
+
+def build(settings: Settings, clock: Clock) -> Graph:
+    """Every part of the daemon, connected but not started."""
+    started_at = time.monotonic()
+    database = StateDatabase(settings.state_dir / "sidecar.db")
+    node_id = database.node_id(settings.node_id)
+    hlc = HybridLogicalClock(node_id, clock)
+    context = {"environment": settings.environment, **settings.static_context}
+    store = ConfigStore(settings.config_dir, database, hlc, clock, context)
+    telemetry = setup_telemetry(
+        settings.telemetry,
+        {
+            "service.instance.id": node_id,
+            "deployment.environment.name": settings.environment,
+            "service.version": sidecar.__version__,
+        },
+    )
+    observability = DaemonTelemetry(telemetry)
+    store.add_reload_listener(observability.config_reload)
+    rollouts = RolloutRuntime(
+        store,
+        RolloutStore(database, node_id, hlc),
+        clock,
+        bucket_seconds=settings.bucket_seconds,
+        tick_seconds=settings.tick_seconds,
+        observers=[observability],
+    )
+    alerts = AlertRuntime(
+        store, rollouts, AlertStore(database, hlc), clock, hlc, node_id, observers=[observability]
+    )
+    sync = None
+    if settings.sync is not None:
+        sync = SyncService(
+            settings.sync,
+            database=database,
+            hlc=hlc,
+            clock=clock,
+            config=store,
+            runtime=rollouts,
+            alerts=alerts,
+        )
+        observability.watch_sync(sync.metrics)
+    checks = Checks(store, database, rollouts, clock, settings.tick_seconds)
+    telemetry.metrics.set_revision_source(checks.revision)
+    health_servicer = health_aio.HealthServicer()
+    return Graph(
+        settings=settings,
+        clock=clock,
+        started_at=started_at,
+        database=database,
+        node_id=node_id,
+        store=store,
+        auth=AdminAuth(load_or_create_token(settings.token_file)),
+        telemetry=telemetry,
+        observability=observability,
+        rollouts=rollouts,
+        alerts=alerts,
+        sync=sync,
+        experiments=ExperimentRuntime(store, ExperimentStore(database), clock, context),
+        checks=checks,
+        server=grpc.aio.server(options=SERVER_OPTIONS, interceptors=[telemetry.server_interceptor()]),
+        health_servicer=health_servicer,
+        health=HealthReporter(
+            health_servicer,
+            [service.full_name for service in SERVICES],
+            _components(checks, observability, sync),
+        ),
+    )
+
+
+def _components(
+    checks: Checks, observability: DaemonTelemetry, sync: SyncService | None
+) -> list[ComponentCheck]:
+    components = [
+        ComponentCheck("config", checks.config_problem),
+        ComponentCheck("database", checks.database_problem),
+        ComponentCheck("config-reload", checks.reload_problem, critical=False),
+        ComponentCheck("policy-loop", checks.policy_problem),
+        ComponentCheck("telemetry-exporter", observability.exporter_problem, critical=False),
+    ]
+    if sync is not None:
+        components.append(ComponentCheck("peer-sync", sync.health_problem, critical=False))
+    return components
+
+
+def add_services(graph: Graph) -> None:
+    """Put every servicer, health and reflection on the gRPC server (once the runtimes have started)."""
+    g = graph
+    server = g.server
+    evaluation_observers: list[EvaluationObserver] = [
+        g.observability,
+        g.alerts.evaluation_errors,
+        g.experiments,
+    ]
+    add_service(server, EvaluationServicer(g.store, g.clock, evaluation_observers), EVALUATION_SERVICE)
+    add_service(server, RoutingServicer(g.rollouts, [g.observability]), ROUTING_SERVICE)
+    add_service(server, RolloutServicer(g.rollouts, g.store, g.auth), ROLLOUT_SERVICE)
+    add_service(server, ExperimentServicer(g.experiments, g.auth, g.clock), EXPERIMENT_SERVICE)
+    add_service(server, AlertServicer(g.alerts, g.auth), ALERT_SERVICE)
+    admin = AdminServicer(
+        g.store,
+        g.database,
+        g.auth,
+        g.node_id,
+        g.settings.environment,
+        g.started_at,
+        sync=g.sync,
+        health_problems=lambda: dict(g.health.problems),
+    )
+    add_service(server, admin, ADMIN_SERVICE)
+    health_pb2_grpc.add_HealthServicer_to_server(g.health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            *(service.full_name for service in SERVICES),
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
