@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
 from sidecar.server.alerts import MAX_ID, MAX_LIMIT
-from sidecar.server.routing import MAX_KEY
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 from tests.support.daemon import wait_for

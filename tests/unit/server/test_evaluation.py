@@ -6,7 +6,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from sidecar.server.evaluation import MAX_FLAG_KEY
+from sidecar.config.keys import MAX_KEY_LENGTH as MAX_FLAG_KEY
 from sidecar.v1 import evaluation_pb2 as pb
 from sidecar.v1 import evaluation_pb2_grpc
 from tests.support.flagfiles import boolean_flag, write_flags

@@ -6,8 +6,8 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from sidecar.runtime.experiments import MAX_EVENTS_PER_BATCH, MAX_UNIT_KEY
-from sidecar.server.experiments import MAX_KEY
+from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
+from sidecar.runtime.experiment_intake import MAX_EVENTS_PER_BATCH, MAX_UNIT_KEY
 from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc, experiment_pb2_grpc
 from sidecar.v1 import experiment_pb2 as pb
 from tests.unit.server.harness import TIMEOUT, Stack, rpc_error

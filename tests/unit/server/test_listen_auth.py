@@ -52,20 +52,12 @@ def test_bad_listen_addresses_say_what_is_expected(text: str, words: str) -> Non
         pytest.param({"XDG_RUNTIME_DIR": "/run/user/7"}, Path("/run/user/7/rollout-sidecar"), id="xdg"),
     ],
 )
-def test_runtime_dir_follows_the_environment(
-    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: Path
-) -> None:
-    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    assert default_runtime_dir() == expected
+def test_runtime_dir_follows_the_environment(environ: dict[str, str], expected: Path) -> None:
+    assert default_runtime_dir(environ) == expected
 
 
-def test_runtime_dir_falls_back_to_a_per_user_tmp_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUNTIME_DIRECTORY", raising=False)
-    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    assert default_runtime_dir().name.startswith("rollout-sidecar-")
+def test_runtime_dir_falls_back_to_a_per_user_tmp_dir() -> None:
+    assert default_runtime_dir({}).name.startswith("rollout-sidecar-")
 
 
 def test_a_stale_socket_is_removed_and_its_directory_made(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from sidecar.runtime.rollouts import MAX_LATENCY_MS, MAX_OUTCOMES_PER_BATCH
-from sidecar.server.routing import MAX_ERROR_TYPE, MAX_KEY
+from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
+from sidecar.rollout.steps import MAX_OUTCOMES_PER_BATCH
+from sidecar.rollout.steps import MAX_REPORTED_LATENCY_MS as MAX_LATENCY_MS
+from sidecar.server.routing import MAX_ERROR_TYPE
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
 from tests.unit.server.harness import TIMEOUT, Stack, rpc_error
