@@ -41,7 +41,7 @@ def check_state(state_dir: Path, database: Path) -> None:
             raise DamagedStateError(f"{database} is empty but {state_dir} held state before; {RECOVER}")
         return
     _check_wal(database)
-    _check_pages(database)
+    check_database(database)
 
 
 def mark_in_use(state_dir: Path) -> None:
@@ -53,7 +53,8 @@ def mark_in_use(state_dir: Path) -> None:
             handle.write("This directory holds Rollout Sidecar state; see sidecar.db.\n")
 
 
-def _check_pages(database: Path) -> None:
+def check_database(database: Path) -> None:
+    """Raise :class:`DamagedStateError` unless SQLite reads ``database`` as a sound state database."""
     started = time.monotonic()
     try:
         conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10.0)
