@@ -21,7 +21,14 @@ from sidecar.errors import ConfigError, ConfigProblem
 
 PathKey: TypeAlias = tuple[str | int, ...]
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[][{}]")
+
+# Budgets on one file, checked before anything is built, so no file can exhaust memory, time or the stack.
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+# Nodes after expanding every YAML alias: a 500-byte file of nested anchors would otherwise be gigabytes.
+MAX_NODES = 500_000
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -66,8 +73,12 @@ def parse_file(path: Path) -> LocatedDocument:
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([ConfigProblem(source, None, f"cannot read file: {exc.strerror}")]) from exc
-    fmt = "json" if path.suffix == ".json" else "yaml"
-    return parse_text(raw, source, fmt)
+    return parse_bytes(raw, source)
+
+
+def parse_bytes(raw: bytes, source: str) -> LocatedDocument:
+    """Parse a file's bytes already read, in the format its name says."""
+    return parse_text(raw, source, "json" if source.endswith(".json") else "yaml")
 
 
 def parse_text(raw: bytes | str, source: str, fmt: str) -> LocatedDocument:
@@ -76,7 +87,9 @@ def parse_text(raw: bytes | str, source: str, fmt: str) -> LocatedDocument:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
-        raise ConfigError([ConfigProblem(source, None, f"not UTF-8: {exc.reason}")]) from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8: {exc.reason} at byte {exc.start}"
+        raise ConfigError([ConfigProblem(source, line, message)]) from exc
     if not text.strip():
         # A half-written or truncated file is a failed load, never "no flags".
         raise ConfigError([ConfigProblem(source, 1, "file is empty")])
@@ -86,6 +99,8 @@ def parse_text(raw: bytes | str, source: str, fmt: str) -> LocatedDocument:
 
 
 def _parse_json(text: str, source: str) -> LocatedDocument:
+    _check_json_depth(text, source)
+
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in pairs:
@@ -111,6 +126,7 @@ def _parse_json(text: str, source: str) -> LocatedDocument:
 
 def _parse_yaml(text: str, source: str) -> LocatedDocument:
     try:
+        _check_yaml_budget(text, source)
         loader = _Yaml12Loader(text)
         try:
             node = loader.get_single_node()
@@ -129,6 +145,55 @@ def _parse_yaml(text: str, source: str) -> LocatedDocument:
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigProblem(source, None, f"invalid YAML: {exc}")]) from exc
     return LocatedDocument(source, data, lines)
+
+
+def _check_json_depth(text: str, source: str) -> None:
+    """Refuse nesting beyond MAX_DEPTH before the recursive decoder can overflow the stack."""
+    # Strings may hold brackets; JSON strings hold no raw newline, so line numbers survive the blanking.
+    bare = _JSON_STRING.sub('""', text)
+    depth = 0
+    for match in _JSON_BRACKET.finditer(bare):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            line = bare.count("\n", 0, match.start()) + 1
+            raise ConfigError([ConfigProblem(source, line, f"nested deeper than {MAX_DEPTH} levels")])
+
+
+def _check_yaml_budget(text: str, source: str) -> None:
+    """Walk the event stream (iterative, no node built) counting depth and values with aliases expanded."""
+    sizes: dict[str, int] = {}  # anchor -> values it stands for, so an alias costs what it expands to
+    stack: list[tuple[str | None, int]] = []  # open collections: (anchor, values so far)
+    expanded = 0
+    for event in yaml.parse(text, Loader=_Yaml12Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            expanded += 1
+            stack.append((event.anchor, 1))
+            if len(stack) > MAX_DEPTH:
+                line = _line_of(event)
+                raise ConfigError([ConfigProblem(source, line, f"nested deeper than {MAX_DEPTH} levels")])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, count = event.anchor, 1
+            expanded += 1
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, count = None, sizes.get(str(event.anchor), 1)
+            expanded += count
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = count
+        if stack:
+            stack[-1] = (stack[-1][0], stack[-1][1] + count)
+        if expanded > MAX_NODES:
+            line = _line_of(event)
+            message = f"more than {MAX_NODES} values once YAML aliases are expanded"
+            raise ConfigError([ConfigProblem(source, line, message)])
+
+
+def _line_of(event: yaml.Event) -> int | None:
+    return event.start_mark.line + 1 if event.start_mark is not None else None
 
 
 def _lines_from_yaml(text: str, source: str) -> dict[PathKey, int]:

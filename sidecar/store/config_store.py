@@ -118,9 +118,8 @@ class ConfigStore:
     async def reload(self, *, force: bool = False) -> bool:
         """Rescan files and database; swap in a new snapshot when anything changed."""
         async with self._lock:
-            if force:
-                self._directory = ConfigDirectory(self._directory.directory, self._clock.now)
-            files_changed = await asyncio.to_thread(self._directory.refresh)
+            # Forced (SIGHUP, start) re-reads every file but keeps each one's last good version.
+            files_changed = await asyncio.to_thread(self._directory.refresh, force=force)
             db_changed = await self._reload_database_locked(force)
             if not (files_changed or db_changed or self._snapshot is None):
                 return False
@@ -207,7 +206,8 @@ class ConfigStore:
             await asyncio.sleep(DB_POLL_SECONDS)
             elapsed += DB_POLL_SECONDS
             try:
-                if elapsed >= DIRECTORY_POLL_SECONDS:
+                # A file still being written when last read is looked at again at the next poll.
+                if elapsed >= DIRECTORY_POLL_SECONDS or self._directory.unsettled:
                     elapsed = 0.0
                     await self.reload()
                 elif await asyncio.to_thread(self._db.data_version) != self._data_version:

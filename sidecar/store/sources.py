@@ -9,15 +9,22 @@ way, naming both files, so the snapshot never depends on which file happened to 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sidecar.config.located import LocatedDocument, parse_file
+from sidecar.config.located import LocatedDocument, parse_bytes, parse_file
 from sidecar.errors import ConfigError, ConfigProblem
 from sidecar.store.sections import FLAG, KNOWN_TOP_LEVEL_KEYS, SECTIONS
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+# A file must have been quiet this long, and read the same twice, before it is loaded (see read_settled).
+SETTLE_SECONDS = 0.1
+SETTLE_LIMIT_SECONDS = 1.0
+# Budget on one file's flags, beside the byte, depth and node budgets of the parser.
+MAX_FLAGS_PER_FILE = 50_000
+FLAG_SECTION_KEY = next(section.key for section in SECTIONS if section.kind == FLAG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,10 @@ def compile_document(doc: LocatedDocument) -> SourceContent:
     if not isinstance(doc.data, dict):
         names = ", ".join(repr(section.key) for section in SECTIONS)
         raise ConfigError([doc.problem((), f"the top level must be a mapping with any of {names}")])
+    flags = doc.data.get(FLAG_SECTION_KEY)
+    if isinstance(flags, dict) and len(flags) > MAX_FLAGS_PER_FILE:
+        message = f"{len(flags)} flags; at most {MAX_FLAGS_PER_FILE} per file (split it into several files)"
+        raise ConfigError([doc.problem((FLAG_SECTION_KEY,), message)])
     for key in doc.data:
         if key not in KNOWN_TOP_LEVEL_KEYS:
             problems.append(doc.problem((key,), f"unknown top-level key {key!r}"))
@@ -72,8 +83,12 @@ def is_config_file(path: Path) -> bool:
 @dataclass(slots=True)
 class _FileState:
     digest: str
-    status: SourceStatus
-    last_good: SourceContent | None
+    # The file's newest version as compiled on its own (None: it did not parse or validate).
+    latest: SourceContent | None
+    problems: tuple[ConfigProblem, ...]
+    # What serves: the newest version that compiled and clashed with no earlier file.
+    last_good: SourceContent | None = None
+    status: SourceStatus | None = None
 
 
 class ConfigDirectory:
@@ -83,32 +98,37 @@ class ConfigDirectory:
         self.directory = directory
         self._now = clock
         self._files: dict[str, _FileState] = {}
+        self._was_complete = False
+        self.unsettled: tuple[str, ...] = ()
 
-    def refresh(self) -> bool:
-        """Rescan the directory; recompile files whose bytes changed. Returns True when anything changed."""
-        present = self._scan()
+    def refresh(self, *, force: bool = False) -> bool:
+        """Rescan; recompile files whose bytes changed (every file when ``force``), then resolve keys that
+        two files define. Returns True when anything changed."""
+        present, self.unsettled = self._scan()
         changed = False
-        for path in [p for p in self._files if p not in present]:
+        for path in [p for p in self._files if p not in present and p not in self.unsettled]:
             del self._files[path]
             changed = True
         for path, raw in sorted(present.items()):
             digest = hashlib.sha256(raw).hexdigest()
             state = self._files.get(path)
-            if state is not None and state.digest == digest:
+            if state is not None and state.digest == digest and not force:
                 continue
-            self._load(path, digest, state)
+            self._compile(path, raw, digest, state)
             changed = True
-        return changed
+        return self._resolve() or changed
 
     def contents(self) -> list[SourceContent]:
         return [s.last_good for _, s in sorted(self._files.items()) if s.last_good is not None]
 
     def statuses(self) -> list[SourceStatus]:
-        return [s.status for _, s in sorted(self._files.items())]
+        return [s.status for _, s in sorted(self._files.items()) if s.status is not None]
 
     def complete(self) -> bool:
-        """True when every file has a good version: a daemon that started on a broken file is not ready."""
-        return all(s.last_good is not None for s in self._files.values())
+        """True once every file had a good version together: a daemon that started on a broken file is not
+        ready, while a file broken later degrades (its last good version serves) without unreadying it."""
+        self._was_complete = self._was_complete or all(s.last_good is not None for s in self._files.values())
+        return self._was_complete
 
     def owner_of(self, kind: str, key: str) -> str | None:
         for content in self.contents():
@@ -116,48 +136,98 @@ class ConfigDirectory:
                 return content.path
         return None
 
-    def _scan(self) -> dict[str, bytes]:
+    def _scan(self) -> tuple[dict[str, bytes], tuple[str, ...]]:
         found: dict[str, bytes] = {}
+        unsettled: list[str] = []
         if not self.directory.is_dir():
-            return found
+            return found, ()
         for path in self.directory.iterdir():
             if not is_config_file(path):
                 continue
             try:
-                found[str(path)] = path.read_bytes()
+                raw = read_settled(path)
             except OSError:
                 continue  # vanished between listing and reading; the next event rescans
-        return found
+            if raw is None:
+                unsettled.append(str(path))  # still being written: keep what serves, look again soon
+            else:
+                found[str(path)] = raw
+        return found, tuple(unsettled)
 
-    def _load(self, path: str, digest: str, previous: _FileState | None) -> None:
-        last_good = previous.last_good if previous else None
+    def _compile(self, path: str, raw: bytes, digest: str, previous: _FileState | None) -> None:
         try:
-            content = compile_document(parse_file(Path(path)))
-            self._check_conflicts(content)
+            latest: SourceContent | None = compile_document(parse_bytes(raw, path))
+            problems: tuple[ConfigProblem, ...] = ()
         except ConfigError as exc:
-            count = last_good.count(FLAG) if last_good else 0
-            status = SourceStatus(path, False, tuple(exc.problems), self._now(), count)
-            self._files[path] = _FileState(digest, status, last_good)
-            return
-        status = SourceStatus(path, True, (), self._now(), content.count(FLAG))
-        self._files[path] = _FileState(digest, status, content)
+            latest, problems = None, tuple(exc.problems)
+        if previous is None:
+            self._files[path] = _FileState(digest, latest, problems)
+        else:
+            previous.digest, previous.latest, previous.problems = digest, latest, problems
+            previous.status = None  # checked again: a fresh status with this check's time
 
-    def _check_conflicts(self, content: SourceContent) -> None:
-        problems: list[ConfigProblem] = []
-        for other in self.contents():
-            if other.path == content.path:
-                continue
-            for kind, entries in content.records.items():
-                for key in sorted(entries.keys() & other.of(kind).keys()):
-                    problems.append(
-                        ConfigProblem(
-                            content.path,
-                            _line_of_key(content, kind, key),
-                            f"{kind} {key!r} is already defined in {other.path}",
-                        )
+    def _resolve(self) -> bool:
+        """Decide what each file serves, by one rule at every refresh: what serves keeps serving, and a file's
+        newer version replaces its last good one only when it defines no key that another file serves (files
+        taken in name order). A version refused for a clash is tried again at every refresh, so the clash
+        heals by itself once the other file lets go of the key; no file's edit ever withdraws another's."""
+        changed = False
+        items = sorted(self._files.items())
+        served = {path: state.last_good for path, state in items if state.last_good is not None}
+        for path, state in items:
+            problems = list(state.problems)
+            if state.latest is not None and state.latest is not state.last_good:
+                clashes = _clashes(state.latest, [c for p, c in served.items() if p != path])
+                if clashes:
+                    problems.extend(clashes)
+                else:
+                    served[path] = state.last_good = state.latest
+                    changed = True
+            count = state.last_good.count(FLAG) if state.last_good else 0
+            old = state.status
+            if old is None or (old.problems, old.flag_count) != (tuple(problems), count):
+                state.status = SourceStatus(path, not problems, tuple(problems), self._now(), count)
+                changed = True
+        return changed
+
+
+def _clashes(content: SourceContent, served: list[SourceContent]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for other in served:
+        for kind, entries in content.records.items():
+            for key in sorted(entries.keys() & other.of(kind).keys()):
+                problems.append(
+                    ConfigProblem(
+                        content.path,
+                        _line_of_key(content, kind, key),
+                        f"{kind} {key!r} is already defined in {other.path}",
                     )
-        if problems:
-            raise ConfigError(problems)
+                )
+    return problems
+
+
+def read_settled(path: Path) -> bytes | None:
+    """The file's bytes once it has stopped changing, or None while it is still being written.
+
+    An editor or ``cp`` rewrites a file in place, and a reader can catch the first half of it, which may well
+    parse. So a file modified within the last SETTLE_SECONDS is read again after that quiet time, and its
+    bytes are taken only when two reads agree; atomic renames (write a temporary file, then rename it over the
+    old one) are never seen half-written and are the recommended way to deploy configuration.
+    """
+    deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+    raw = path.read_bytes()
+    while True:
+        age = time.time() - path.stat().st_mtime
+        if age >= SETTLE_SECONDS:
+            again = path.read_bytes()
+            if again == raw:
+                return raw
+            raw = again
+        elif time.monotonic() + SETTLE_SECONDS - age > deadline:
+            return None
+        else:
+            time.sleep(SETTLE_SECONDS - age)
+            raw = path.read_bytes()
 
 
 def _line_of_key(content: SourceContent, kind: str, key: str) -> int | None:

@@ -328,28 +328,36 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             # grpc.aio also accepts a coroutine that streams with ``await context.write(...)``.
             return self._wrap_unary(info, behavior)
 
-        def sync_gen(request: Any, context: Any) -> Iterator[Any]:
-            span, ctx = start(info, context.invocation_metadata())
+        return _sync_stream(start, info, behavior)
+
+
+def _sync_stream(
+    start: Callable[..., Any], info: _Method, behavior: Callable[..., Any]
+) -> Callable[..., Any]:
+    """A synchronous server's streaming handler, traced like the asyncio one."""
+
+    def sync_gen(request: Any, context: Any) -> Iterator[Any]:
+        span, ctx = start(info, context.invocation_metadata())
+        try:
+            token = otel_context.attach(ctx)
             try:
+                responses = iter(behavior(request, context))
+            finally:
+                otel_context.detach(token)
+            while True:
                 token = otel_context.attach(ctx)
                 try:
-                    responses = iter(behavior(request, context))
+                    item = next(responses)
+                except StopIteration:
+                    break
                 finally:
                     otel_context.detach(token)
-                while True:
-                    token = otel_context.attach(ctx)
-                    try:
-                        item = next(responses)
-                    except StopIteration:
-                        break
-                    finally:
-                        otel_context.detach(token)
-                    yield item
-            except BaseException as exc:
-                if isinstance(exc, GeneratorExit):
-                    exc = asyncio.CancelledError()
-                _finish_exc(span, exc, context)
-                raise
-            _finish_ok(span, context)
+                yield item
+        except BaseException as exc:
+            if isinstance(exc, GeneratorExit):
+                exc = asyncio.CancelledError()
+            _finish_exc(span, exc, context)
+            raise
+        _finish_ok(span, context)
 
-        return cast(Callable[..., Any], sync_gen)
+    return cast(Callable[..., Any], sync_gen)

@@ -182,6 +182,11 @@ class Metrics:
         self._rollout_version_attrs = _Attrs2((ROLLOUT, VERSION), max_attribute_sets)
         self._reload_attrs = {True: {RELOAD_RESULT: "ok"}, False: {RELOAD_RESULT: "error"}}
 
+        self._create_request_instruments(meter)
+        self._create_state_instruments(meter)
+
+    def _create_request_instruments(self, meter: Meter) -> None:
+        """What every evaluation, route and outcome records."""
         self.flag_evaluations = meter.create_observable_counter(
             FLAG_EVALUATIONS,
             callbacks=[self._evaluations.observe],
@@ -212,6 +217,9 @@ class Metrics:
             description="Reported request latency by rollout and version.",
             explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_MS,
         )
+
+    def _create_state_instruments(self, meter: Meter) -> None:
+        """Gauges of rollout, configuration and process state, and the counters of rare events."""
         self.rollout_phase = meter.create_observable_gauge(
             ROLLOUT_PHASE,
             callbacks=[self._observe_phase],

@@ -1,0 +1,1 @@
+"""Unit tests of the located YAML/JSON parser and its budgets."""
