@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 import sidecar
 from sidecar.clock import Clock
@@ -25,7 +26,7 @@ from sidecar.server.evaluation import EvaluationObserver, EvaluationServicer
 from sidecar.server.experiments import ExperimentServicer
 from sidecar.server.health import ComponentCheck, HealthReporter
 from sidecar.server.observability import DaemonTelemetry
-from sidecar.server.registry import add_service
+from sidecar.server.registry import GuardingServer, add_service
 from sidecar.server.routing import RolloutServicer, RoutingServicer
 from sidecar.store.alert_store import AlertStore
 from sidecar.store.config_store import ConfigStore
@@ -193,12 +194,12 @@ def add_services(graph: Graph) -> None:
         health_problems=lambda: dict(g.health.problems),
     )
     add_service(server, admin, ADMIN_SERVICE)
-    health_pb2_grpc.add_HealthServicer_to_server(g.health_servicer, server)
-    reflection.enable_server_reflection(
-        [
-            *(service.full_name for service in SERVICES),
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    # The libraries' own registration, through a stand-in that puts our edge rules on their methods too.
+    guarded = GuardingServer(server)
+    health_pb2_grpc.add_HealthServicer_to_server(g.health_servicer, guarded)
+    names = [
+        *(service.full_name for service in SERVICES),
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    ]
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(names), guarded)
