@@ -10,6 +10,9 @@ import sys
 from sidecar.daemon.settings import add_serve_arguments, serve_settings
 from sidecar.telemetry import configure_logging
 
+# Distinct from a bad setting (2) and other start failures (1), so a supervisor can stop retrying.
+EXIT_DAMAGED_STATE = 3
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -25,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from sidecar.daemon.lifecycle import StartError
     from sidecar.daemon.lifecycle import run as run_daemon
+    from sidecar.server.auth import TokenFileError
+    from sidecar.store.integrity import DamagedStateError
+    from sidecar.store.state_files import StateInUseError
 
     settings = serve_settings(args, os.environ)
     configure_logging(settings.log_level.upper(), settings.debug_decisions)
@@ -36,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
             )
     try:
         run_daemon(settings)
-    except StartError as exc:
+    except DamagedStateError as exc:
+        sys.stderr.write(f"sidecar: cannot start: {exc}\n")
+        return EXIT_DAMAGED_STATE
+    except (StartError, StateInUseError, TokenFileError) as exc:
         sys.stderr.write(f"sidecar: cannot start: {exc}\n")
         return 1
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from sidecar.clock import Clock, SystemClock
@@ -106,6 +107,7 @@ class Lifecycle:
         await g.experiments.stop()
         await g.store.stop()
         g.database.close()
+        g.state_lock.release()
         # Flushing exporters may block for their timeout; never on the event loop.
         await asyncio.to_thread(g.telemetry.shutdown)
         self.notifier.close()
@@ -131,6 +133,9 @@ class Lifecycle:
 def run(settings: Settings, clock: Clock | None = None) -> None:
     """Run a daemon until SIGTERM or SIGINT."""
     import uvloop
+
+    # Everything the daemon creates (database, WAL, token, ready file) is private to its user.
+    os.umask(0o077)
 
     async def main() -> None:
         await Lifecycle(build(settings, clock or SystemClock())).run_until_signalled()

@@ -78,9 +78,18 @@ DEBUG_DECISIONS = Option(
     "log every routing and rollout decision at debug level",
     switch=True,
 )
+START_EMPTY = Option(
+    "--start-empty",
+    "SIDECAR_START_EMPTY",
+    "when the state database is missing, empty or damaged, set it aside and start with empty state "
+    "instead of refusing to start",
+    switch=True,
+)
+
 SERVE_OPTIONS = (
     CONFIG_DIR,
     STATE_DIR,
+    START_EMPTY,
     LISTEN,
     READY_FILE,
     ENVIRONMENT,
@@ -112,6 +121,8 @@ class Settings:
     config_dir: Path
     state_dir: Path
     listen: tuple[ListenAddress, ...]
+    # Damaged or lost state stops the daemon unless the operator chose to start empty (the files are kept).
+    start_empty: bool = False
     environment: str = "development"
     node_id: str | None = None
     admin_token_file: Path | None = None
@@ -177,6 +188,7 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         config_dir=config_dir,
         state_dir=read.get(STATE_DIR, p.path, _systemd_dir(environ, "STATE_DIRECTORY", DEFAULT_STATE_DIR)),
         listen=listen,
+        start_empty=read.get(START_EMPTY, p.boolean, False),
         environment=read.get(ENVIRONMENT, p.text, "development"),
         node_id=read.get(NODE_ID, p.text),
         admin_token_file=read.get(ADMIN_TOKEN_FILE, p.path),

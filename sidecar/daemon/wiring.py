@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -32,7 +33,9 @@ from sidecar.store.alert_store import AlertStore
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import StateDatabase
 from sidecar.store.experiment_store import ExperimentStore
+from sidecar.store.integrity import mark_in_use
 from sidecar.store.rollout_store import RolloutStore
+from sidecar.store.state_files import DATABASE, StateLock, open_state
 from sidecar.sync.service import SyncService
 from sidecar.telemetry import Telemetry, setup_telemetry
 from sidecar.v1 import admin_pb2, alerts_pb2, evaluation_pb2, experiment_pb2, routing_pb2
@@ -43,6 +46,8 @@ ROUTING_SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]
 ROLLOUT_SERVICE = routing_pb2.DESCRIPTOR.services_by_name["RolloutService"]
 EXPERIMENT_SERVICE = experiment_pb2.DESCRIPTOR.services_by_name["ExperimentService"]
 ALERT_SERVICE = alerts_pb2.DESCRIPTOR.services_by_name["AlertService"]
+log = logging.getLogger(__name__)
+
 SERVICES = (
     EVALUATION_SERVICE,
     ADMIN_SERVICE,
@@ -69,6 +74,7 @@ class Graph:
     settings: Settings
     clock: Clock
     started_at: float
+    state_lock: StateLock
     database: StateDatabase
     node_id: str
     store: ConfigStore
@@ -88,7 +94,11 @@ class Graph:
 def build(settings: Settings, clock: Clock) -> Graph:
     """Every part of the daemon, connected but not started."""
     started_at = time.monotonic()
-    database = StateDatabase(settings.state_dir / "sidecar.db")
+    state_lock, set_aside = open_state(settings.state_dir, start_empty=settings.start_empty)
+    if set_aside is not None:
+        log.warning("state was missing or damaged; set aside as %s, starting empty", set_aside)
+    database = StateDatabase(settings.state_dir / DATABASE)
+    mark_in_use(settings.state_dir)
     node_id = database.node_id(settings.node_id)
     hlc = HybridLogicalClock(node_id, clock)
     context = {"environment": settings.environment, **settings.static_context}
@@ -133,6 +143,7 @@ def build(settings: Settings, clock: Clock) -> Graph:
         settings=settings,
         clock=clock,
         started_at=started_at,
+        state_lock=state_lock,
         database=database,
         node_id=node_id,
         store=store,

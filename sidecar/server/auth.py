@@ -14,6 +14,10 @@ ACTOR_HEADER = "x-actor"
 MAX_ACTOR_LENGTH = 128
 
 
+class TokenFileError(Exception):
+    """The admin token file cannot be trusted; the message says what to fix."""
+
+
 def load_or_create_token(path: Path) -> str:
     """Read the admin token; on first start create it (mode 0600) so the daemon is never open by default."""
     if not path.exists():
@@ -21,9 +25,14 @@ def load_or_create_token(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o004:
+        raise TokenFileError(
+            f"admin token file {path} is readable by everyone (mode {mode:o}); chmod 600 {path}"
+        )
     token = path.read_text().strip()
     if len(token) < 16:
-        raise ValueError(f"admin token in {path} is shorter than 16 characters")
+        raise TokenFileError(f"admin token in {path} is shorter than 16 characters")
     return token
 
 

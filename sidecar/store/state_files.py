@@ -8,12 +8,15 @@ backup API, which copies a consistent snapshot while the daemon keeps serving an
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import time
 from pathlib import Path
 
-from sidecar.store.integrity import MARKER, DamagedStateError, check_database, mark_in_use
+from sidecar.store.integrity import MARKER, DamagedStateError, check_database, check_state, mark_in_use
+
+log = logging.getLogger(__name__)
 
 DATABASE = "sidecar.db"
 LOCK = "lock"
@@ -43,9 +46,35 @@ class StateLock:
         os.close(self._fd)
 
 
-def private_state_dir(state_dir: Path) -> None:
-    """Create the state directory 0700; what the daemon creates inside it is 0600 (its umask is 077)."""
+def private_state_dir(state_dir: Path) -> bool:
+    """Create the state directory 0700, or narrow an existing one to 0700 (True when it had to). What the
+    daemon creates inside it is 0600, since it runs with umask 077."""
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if state_dir.stat().st_mode & 0o077:
+        state_dir.chmod(0o700)
+        return True
+    return False
+
+
+def open_state(state_dir: Path, *, start_empty: bool) -> tuple[StateLock, Path | None]:
+    """Take the state directory for a daemon: private, locked, and checked before anything opens it.
+
+    Returns the lock (held while the daemon runs) and, when ``start_empty`` set damaged state aside,
+    where it went. Raises :class:`DamagedStateError` or :class:`StateInUseError` with one line to show.
+    """
+    if private_state_dir(state_dir):
+        log.warning("state directory %s was open to other users; narrowed to 0700", state_dir)
+    lock = StateLock(state_dir)
+    try:
+        check_state(state_dir, state_dir / DATABASE)
+    except DamagedStateError:
+        if not start_empty:
+            lock.release()
+            raise
+        kept = _set_aside(state_dir, "damaged")
+        (state_dir / MARKER).unlink(missing_ok=True)
+        return lock, kept
+    return lock, None
 
 
 def backup(state_dir: Path, target: Path) -> int:

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from sidecar.errors import InvalidArgumentError, UnauthenticatedError
-from sidecar.server.auth import MAX_ACTOR_LENGTH, AdminAuth, load_or_create_token
+from sidecar.server.auth import MAX_ACTOR_LENGTH, AdminAuth, TokenFileError, load_or_create_token
 from sidecar.server.listen import ListenAddress, default_runtime_dir, parse_listen, prepare_unix_socket
 
 
@@ -82,7 +82,7 @@ def test_the_token_file_is_created_private_and_then_reused(tmp_path: Path) -> No
 def test_a_short_token_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "admin.token"
     path.write_text("short\n")
-    with pytest.raises(ValueError, match="shorter than 16 characters"):
+    with pytest.raises(TokenFileError, match="shorter than 16 characters"):
         load_or_create_token(path)
 
 
