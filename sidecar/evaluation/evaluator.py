@@ -10,6 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
+from sidecar.evaluation import budget
 from sidecar.evaluation.coercion import number_to_string, to_string
 from sidecar.evaluation.fractional import SplitVariant
 from sidecar.evaluation.model import CompiledFlag, EvalErrorCode, Reason, Resolution, Rule, Targeting
@@ -32,6 +33,8 @@ class _Plan:
     flag: CompiledFlag
     rule: Rule
     reads_flags: bool
+    # Iterates over arrays, or may through a dependent flag: starts each evaluation with a fresh budget.
+    budgeted: bool
     copy_context: bool
     """Whether the rule reads a static-context key or ``$flagd``, so its data must be a merged copy."""
     flagd_properties: bool
@@ -85,6 +88,8 @@ class Evaluator:
         plan = self._plans.get(flag_key)
         if plan is None:
             return _not_found(flag_key)
+        if plan.budgeted:
+            budget.start()  # dependent flags evaluated through flag_value share this budget
         try:
             return self._run(plan, context, now, 0)
         except Exception as exc:  # the hot path answers whatever the context holds
@@ -103,6 +108,7 @@ class Evaluator:
             flag=flag,
             rule=targeting.rule,
             reads_flags=targeting.reads_flags,
+            budgeted=targeting.iterates or targeting.reads_flags,
             copy_context=flagd_properties or reads_static,
             flagd_properties=flagd_properties,
             matches={name: _resolution(flag, name, Reason.TARGETING_MATCH) for name in variants},
@@ -181,5 +187,6 @@ def _not_a_variant(flag: CompiledFlag, result: Any) -> Resolution:
 
 
 def _error(flag: CompiledFlag, exc: Exception) -> Resolution:
-    message = str(exc) if isinstance(exc, _TooDeepError) else f"evaluation failed: {type(exc).__name__}"
+    readable = isinstance(exc, _TooDeepError | budget.BudgetExceededError)
+    message = str(exc) if readable else f"evaluation failed: {type(exc).__name__}"
     return Resolution(flag.key, None, None, Reason.ERROR, flag.metadata, EvalErrorCode.GENERAL, message)

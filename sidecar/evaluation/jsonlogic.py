@@ -25,6 +25,8 @@ MAX_RULE_DEPTH = 64
 MAX_RULE_NODES = 50_000
 
 OPERATORS: Mapping[str, Operator] = {**STANDARD_OPERATORS, **FLAGD_OPERATORS}
+# Operators that run logic once per array item: the only ones whose cost a request's data can multiply.
+ITERATING = frozenset({"map", "filter", "all", "none", "some", "reduce"})
 _FRACTIONAL = "fractional"
 _FLAG_VALUE = "flag_value"
 
@@ -45,6 +47,7 @@ class RuleCompiler:
         self._dependencies: set[str] = set()
         self._dynamic_dependencies = False
         self._reads: set[str] | None = set()
+        self._iterates = False
 
     @property
     def flag_key(self) -> str:
@@ -66,7 +69,8 @@ class RuleCompiler:
             return None
         rule = self.compile(node, path).rule
         reads = None if self._reads is None else frozenset(self._reads)
-        return Targeting(rule, frozenset(self._dependencies), self._dynamic_dependencies, reads)
+        dependencies = frozenset(self._dependencies)
+        return Targeting(rule, dependencies, self._dynamic_dependencies, reads, self._iterates)
 
     def compile(self, node: Any, path: PathKey) -> Compiled:
         self._nodes += 1
@@ -120,6 +124,7 @@ class RuleCompiler:
         if not self._arity_ok(name, operator, len(args), path):
             return NULL
         compiled = [self.compile(arg, arg_path) for arg, arg_path in args]
+        self._iterates = self._iterates or name in ITERATING
         if name == _FLAG_VALUE:
             self._note_dependency(compiled[0])
         elif name in ("var", "missing", "missing_some"):

@@ -56,6 +56,8 @@ class Targeting:
     """Whether some ``flag_value`` key is only known at evaluation time."""
     reads: frozenset[str] | None
     """Top-level context keys the rule may read (``$flagd`` included); None when that is not known."""
+    iterates: bool = False
+    """Whether it holds an operator that runs logic per array item, so its evaluation needs a step budget."""
 
     @property
     def reads_flags(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sidecar.evaluation import value_ops
+from sidecar.evaluation import budget, value_ops
 from sidecar.evaluation.coercion import (
     less,
     less_or_equal,
@@ -166,6 +166,7 @@ def _array_operator(
             items = items_rule(data, resolver)
             if not isinstance(items, list):
                 return empty
+            budget.charge(len(items))
             return combine(logic, items, resolver)
 
         return array_operator
@@ -201,6 +202,7 @@ def _reduce(args: Sequence[Compiled]) -> Rule:
         items, accumulator = items_rule(data, resolver), initial(data, resolver)
         if not isinstance(items, list):
             return accumulator
+        budget.charge(len(items))
         for item in items:
             accumulator = logic({"current": item, "accumulator": accumulator}, resolver)
         return accumulator

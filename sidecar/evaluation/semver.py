@@ -24,9 +24,17 @@ _VERSION = re.compile(
 Version: TypeAlias = tuple[int, int, int, bool, tuple[tuple[bool, int | str], ...]]
 
 
-@lru_cache(maxsize=4096)
+# Longer strings are not versions anyone writes; refusing them keeps the cache below from holding megabytes.
+MAX_VERSION_CHARS = 256
+
+
 def parse_version(text: str) -> Version | None:
     """The precedence key of ``text``, or None when flagd would reject it."""
+    return None if len(text) > MAX_VERSION_CHARS else _parse_version(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_version(text: str) -> Version | None:
     match = _VERSION.fullmatch(text)
     if match is None:
         return None

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from sidecar.evaluation import budget
 from sidecar.evaluation.coercion import NAN, is_number, less, parse_float, to_integer, to_number, to_string
 
 
@@ -56,6 +57,7 @@ def extreme(pick: Callable[[list[float]], float]) -> Callable[[list[Any]], float
 
 
 def merge(values: list[Any]) -> list[Any]:
+    budget.check_array(sum(len(value) if isinstance(value, list) else 1 for value in values))
     merged: list[Any] = []
     for value in values:
         if isinstance(value, list):
@@ -66,7 +68,9 @@ def merge(values: list[Any]) -> list[Any]:
 
 
 def cat(values: list[Any]) -> str:
-    return "".join(to_string(value) for value in values)
+    parts = [to_string(value) for value in values]
+    budget.check_string(sum(map(len, parts)))
+    return "".join(parts)
 
 
 def substr(values: list[Any]) -> str:
