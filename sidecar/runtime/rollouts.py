@@ -20,6 +20,7 @@ from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
 from sidecar.rollout.model import OutcomeKind, RolloutDefinition, Version
 from sidecar.rollout.policy import decide
+from sidecar.rollout.replication import adopt_shared, fleet_window, state_rank
 from sidecar.rollout.router import RouteDecision, route
 from sidecar.rollout.state import RolloutState, initial_state
 from sidecar.rollout.transitions import AuditEvent, Transition
@@ -40,7 +41,6 @@ from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditDraft
 from sidecar.store.rollout_store import AuditRow, BucketRow, RolloutStore
 from sidecar.store.snapshot import Snapshot
-from sidecar.sync.merge import adopt_shared, fleet_window, state_rank
 from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from sidecar.alerts.acks import Acknowledgement
 from sidecar.rollout.model import Version
 from sidecar.store.codec import encode
-from sidecar.sync.merge import (
+from sidecar.sync.replica import (
     AuditEntry,
     BucketEntry,
     BucketGroup,

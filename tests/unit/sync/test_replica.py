@@ -16,9 +16,10 @@ from sidecar.hlc import Timestamp
 from sidecar.rollout.breaker import BreakerState, BreakerStatus
 from sidecar.rollout.decision import ReasonCode
 from sidecar.rollout.model import Version
+from sidecar.rollout.replication import adopt_shared, fleet_window, is_genesis, shared_state, state_rank
 from sidecar.rollout.state import PhaseExtension, RolloutState, RolloutStatus, initial_state
 from sidecar.rollout.windows import BucketCounts, sum_counts
-from sidecar.sync.merge import (
+from sidecar.sync.replica import (
     GENESIS_VERSION,
     AuditEntry,
     BucketEntry,
@@ -27,11 +28,8 @@ from sidecar.sync.merge import (
     RolloutStateEntry,
     absorb,
     acknowledged,
-    adopt_shared,
     entry_id,
     expired_tombstones,
-    fleet_window,
-    is_genesis,
     merge_alert_ack,
     merge_audit,
     merge_bucket,
@@ -39,8 +37,6 @@ from sidecar.sync.merge import (
     merge_record,
     merge_rollout_state,
     merge_states,
-    shared_state,
-    state_rank,
 )
 
 T = TypeVar("T")
