@@ -31,6 +31,7 @@ from sidecar.sync.settings import SyncSettings
 from sidecar.sync.status import HealthWatch, PeerKey, digest, peer_messages
 from sidecar.sync.store import SyncStore
 from sidecar.sync.transport import PROTOCOL_VERSION, PeerIsSelf, Refused, Session, SyncServer, dial
+from sidecar.sync.wire import entry_count
 from sidecar.v1 import admin_pb2
 from sidecar.v1 import sync_pb2 as pb
 
@@ -75,7 +76,7 @@ class SyncService:
         self._config_events: asyncio.Queue[Any] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._sessions: set[asyncio.Task[None]] = set()
-        self._applying: set[asyncio.Task[None]] = set()
+        self._applying = Uninterrupted()
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class SyncService:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await asyncio.gather(*self._applying, return_exceptions=True)
+        await self._applying.wait()
         await self._server.stop(0.5)
         if self._config_events is not None:
             self._config.unsubscribe(self._config_events)
@@ -154,14 +155,7 @@ class SyncService:
     # -- sessions --------------------------------------------------------------------------------------
 
     def _hello(self, proof: str) -> pb.SyncFrame:
-        hello = pb.SyncHello(
-            node_id=self.node_id,
-            protocol_version=PROTOCOL_VERSION,
-            proof=proof,
-            listen_address=self.settings.listen,
-            members=self._members.messages(time.time()),
-        )
-        return pb.SyncFrame(hello=hello)
+        return hello_frame(self.node_id, self.settings.listen, self._members, proof)
 
     async def _accept(self, node: str, address: str, session: Session) -> None:
         # Incoming sessions are kept per node id, so a peer's counters survive its reconnects.
@@ -249,9 +243,9 @@ class SyncService:
                 if detail is not None:
                     link.send(pb.SyncFrame(detail=detail))
             elif body == "detail":
-                await self._uninterrupted(self._on_detail(link, frame.detail))
+                await self._applying.run(self._on_detail(link, frame.detail))
             elif body == "entries":
-                await self._uninterrupted(self._on_entries(link, frame.entries))
+                await self._applying.run(self._on_entries(link, frame.entries))
 
     async def _on_detail(self, link: Link, detail: pb.SyncDetail) -> None:
         changed, lacking = await self._replica.answer_detail(link.node_id, detail)
@@ -259,27 +253,12 @@ class SyncService:
         link.enqueue(lacking)
 
     async def _on_entries(self, link: Link, message: pb.SyncEntries) -> None:
-        count = sum(len(m) for m in (message.records, message.states, message.buckets, message.audit))
-        count += len(message.alert_acks)
+        count = entry_count(message)
         link.peer.entries_received += count
         self.metrics.entries_received += count
         changed = await self._replica.apply(message)
         self.metrics.entries_applied += len(changed)
         self._publish(changed, exclude=link)
-
-    async def _uninterrupted(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` to its end even if the session is closed meanwhile (a duplicate session is closed at
-        any moment): an entry is marked as held before it is stored and served, so stopping halfway would
-        leave it stored but never served, and never sent again."""
-        task = asyncio.create_task(work)
-        self._applying.add(task)
-        task.add_done_callback(self._applied)
-        await asyncio.shield(task)
-
-    def _applied(self, task: asyncio.Task[None]) -> None:
-        self._applying.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("applying entries from a peer failed", exc_info=exc)
 
     # -- loops -----------------------------------------------------------------------------------------
 
@@ -360,6 +339,40 @@ class SyncService:
                 await self._replica.persist()
             except Exception:
                 log.exception("saving sync state failed")
+
+
+def hello_frame(node_id: str, listen: str, members: Members, proof: str) -> pb.SyncFrame:
+    hello = pb.SyncHello(
+        node_id=node_id,
+        protocol_version=PROTOCOL_VERSION,
+        proof=proof,
+        listen_address=listen,
+        members=members.messages(time.time()),
+    )
+    return pb.SyncFrame(hello=hello)
+
+
+class Uninterrupted:
+    """Work that runs to its end even if the session that started it is closed meanwhile (a duplicate
+    session is closed at any moment): an entry is marked as held before it is stored and served, so stopping
+    halfway would leave it stored but never served, and never sent again."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        await asyncio.shield(task)
+
+    async def wait(self) -> None:
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("applying entries from a peer failed", exc_info=exc)
 
 
 def _session_error(peer: PeerRecord, exc: BaseException) -> str:

@@ -56,14 +56,22 @@ def test_a_member_opens_a_session_and_both_sides_prove_the_secret() -> None:
     asyncio.run(scenario())
 
 
-def test_a_wrong_secret_is_always_refused_as_unauthenticated() -> None:
-    # Repeated: the refusal used to race the caller's first write and arrive as "INTERNAL: Internal error".
+def big_hello(proof: str) -> pb.SyncFrame:
+    """A hello too large for one flow-control window: its write is still going on when a refusal comes."""
+    members = [pb.SyncMember(node_id=f"node-{i:06d}", last_seen=1.0) for i in range(20_000)]
+    return pb.SyncFrame(hello=pb.SyncHello(node_id="x", protocol_version=1, proof=proof, members=members))
+
+
+@pytest.mark.parametrize("hello", [hello_of("x"), big_hello], ids=["small-hello", "big-hello"])
+def test_a_wrong_secret_is_always_refused_as_unauthenticated(hello: Any) -> None:
+    # A refusal sent while the caller is still writing its hello used to reach it as "INTERNAL: Internal
+    # error from Core" (under load, or with a large hello): the listener now reads the hello first.
     async def scenario() -> None:
         server, address, metrics = await serving([])
         try:
             for _ in range(25):
                 with pytest.raises(Refused) as refused:
-                    async with dial(address, None, GroupAuth(b"another-groups-secret"), "x", hello_of("x")):
+                    async with dial(address, None, GroupAuth(b"another-groups-secret"), "x", hello):
                         pass
                 assert refused.value.auth
                 assert refused.value.line.startswith(f"UNAUTHENTICATED: {WRONG_SECRET}?")
