@@ -21,6 +21,7 @@ from sidecar.errors import NotFoundError
 from sidecar.rollout import steps
 from sidecar.rollout.decision import Decision
 from sidecar.rollout.model import RolloutDefinition, Version
+from sidecar.rollout.replication import adopt_shared, fleet_window, state_rank
 from sidecar.rollout.router import RouteDecision, route
 from sidecar.rollout.state import RolloutState, initial_state
 from sidecar.rollout.steps import OutcomeReport
@@ -35,7 +36,6 @@ from sidecar.stats.compare import VersionComparison
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.rollout_store import RolloutStore
 from sidecar.store.snapshot import Snapshot
-from sidecar.sync.merge import adopt_shared, fleet_window, state_rank
 from sidecar.tasks import cancel_and_wait
 
 __all__ = ["OutcomeReport", "RolloutChangeListener", "RolloutObserver", "RolloutRuntime", "RolloutView"]

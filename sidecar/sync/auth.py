@@ -51,7 +51,7 @@ class GroupAuth:
 
     def verify_client(self, metadata: Iterable[tuple[str, str | bytes]], now: float) -> tuple[str, str]:
         """The caller's node id and tag; raises UnauthenticatedError when the credential is not valid."""
-        values = {key: value.decode() if isinstance(value, bytes) else value for key, value in metadata}
+        values = _credential_headers(metadata)
         node, stamp, nonce, tag = (
             values.get(h, "") for h in (NODE_HEADER, TIME_HEADER, NONCE_HEADER, AUTH_HEADER)
         )
@@ -73,3 +73,20 @@ class GroupAuth:
 
     def verify_server(self, proof: str, server_node: str, client_tag: str) -> bool:
         return hmac.compare_digest(self.server_proof(server_node, client_tag).encode(), proof.encode())
+
+
+def _credential_headers(metadata: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
+    """The x-sync-* values of a call's metadata; other headers (``-bin`` ones carry arbitrary bytes) are not
+    read, and a value that is not text is a malformed credential, not a server error."""
+    values: dict[str, str] = {}
+    for key, value in metadata:
+        if key not in _CREDENTIAL_HEADERS:
+            continue
+        try:
+            values[key] = value.decode() if isinstance(value, bytes) else value
+        except UnicodeDecodeError:
+            raise UnauthenticatedError(f"malformed {key}: not UTF-8 text") from None
+    return values
+
+
+_CREDENTIAL_HEADERS = frozenset((NODE_HEADER, TIME_HEADER, NONCE_HEADER, AUTH_HEADER))

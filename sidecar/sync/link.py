@@ -14,7 +14,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from sidecar.sync.merge import (
+from sidecar.sync.metrics import SyncMetrics
+from sidecar.sync.replica import (
     AuditEntry,
     BucketEntry,
     Entry,
@@ -24,7 +25,6 @@ from sidecar.sync.merge import (
     entry_id,
     merge_entry,
 )
-from sidecar.sync.metrics import SyncMetrics
 from sidecar.sync.wire import (
     alert_ack_message,
     audit_message,

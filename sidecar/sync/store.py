@@ -1,9 +1,9 @@
 """SQLite side of peer sync: reads and conditional writes of the replicated tables, through the state
-database.
+database (the :class:`~sidecar.sync.ports.Database` port).
 
-Remote writes are merges, decided again inside the transaction (the SQL mirrors :mod:`sidecar.sync.merge`), so
-a concurrent local write can never be overwritten by an older remote one. Every method is one transaction and
-blocking: call it with ``asyncio.to_thread``.
+Remote writes are merges, decided again inside the transaction (the SQL mirrors :mod:`sidecar.sync.replica`),
+so a concurrent local write can never be overwritten by an older remote one. Every method is one transaction
+and blocking: call it with ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sidecar.rollout.model import Version
 from sidecar.rollout.state import RolloutState
 from sidecar.rollout.windows import BucketCounts
 from sidecar.store.codec import decode, encode
-from sidecar.store.database import StateDatabase
-from sidecar.sync.merge import (
+from sidecar.sync.ports import Database
+from sidecar.sync.replica import (
     AuditEntry,
     BucketEntry,
     BucketId,
@@ -48,10 +48,6 @@ def counts_from_json(text: str) -> BucketCounts:
     return decode(BucketCounts, json.loads(text))
 
 
-def counts_to_json(counts: BucketCounts) -> str:
-    return canonical_json(encode(counts))
-
-
 def state_from_json(text: str) -> RolloutState:
     return decode(RolloutState, json.loads(text))
 
@@ -61,13 +57,11 @@ def state_to_json(state: RolloutState) -> str:
 
 
 class SyncStore:
-    def __init__(self, database: StateDatabase) -> None:
+    def __init__(self, database: Database) -> None:
+        # The records, audit and outcome_buckets tables belong to the stores that write them locally, which
+        # the composition root creates first; sync adds its own two.
         self._db = database
         database.ensure_schema(SCHEMA)
-        # The rollout store creates outcome_buckets; make sure it exists whatever the start order.
-        from sidecar.store.rollout_store import SCHEMA as ROLLOUT_SCHEMA
-
-        database.ensure_schema(ROLLOUT_SCHEMA)
 
     # -- records ---------------------------------------------------------------------------------------
 

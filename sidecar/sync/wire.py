@@ -9,19 +9,18 @@ from collections.abc import Iterable, Mapping
 from sidecar.alerts.acks import Acknowledgement
 from sidecar.rollout.model import Version
 from sidecar.store.codec import encode
-from sidecar.sync.merge import (
+from sidecar.sync.replica import (
     AuditEntry,
+    BucketDigest,
     BucketEntry,
     BucketGroup,
+    BucketSlot,
     RecordEntry,
     RolloutStateEntry,
     canonical_json,
 )
 from sidecar.sync.store import counts_from_json, state_from_json, state_to_json
 from sidecar.v1 import sync_pb2 as pb
-
-# (bucket_start, version) -> (requests, fingerprint)
-BucketDigest = Mapping[tuple[int, str], tuple[int, str]]
 
 
 def _hash(lines: Iterable[str]) -> str:
@@ -44,7 +43,7 @@ def fingerprint(entry: BucketEntry) -> str:
     return hashlib.sha256(canonical_json(encode(entry.counts)).encode()).hexdigest()[:16]
 
 
-def group_hash(buckets: BucketDigest) -> str:
+def group_hash(buckets: Mapping[BucketSlot, BucketDigest]) -> str:
     return _hash(
         f"{start}\x1f{version}\x1f{req}\x1f{fp}" for (start, version), (req, fp) in sorted(buckets.items())
     )
@@ -53,6 +52,12 @@ def group_hash(buckets: BucketDigest) -> str:
 def ids_hash(ids: Iterable[str]) -> str:
     """Hash of a set of ids (audit entries of an hour, alert acknowledgements)."""
     return _hash(sorted(ids))
+
+
+def entry_count(message: pb.SyncEntries) -> int:
+    return sum(len(m) for m in (message.records, message.states, message.buckets, message.audit)) + len(
+        message.alert_acks
+    )
 
 
 # -- entries -------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from sidecar.sync.auth import AUTH_HEADER
-from sidecar.sync.service import SERVICE_NAME
+from sidecar.sync.transport import SERVICE_NAME
 from sidecar.v1 import alerts_pb2 as apb
 from sidecar.v1 import routing_pb2 as rpb
 from sidecar.v1 import sync_pb2

@@ -14,9 +14,9 @@ from sidecar.rollout.windows import BucketCounts
 from sidecar.sync import wire
 from sidecar.sync.auth import AUTH_HEADER, TIME_HEADER, GroupAuth, load_secret
 from sidecar.sync.link import Link, PeerRecord
-from sidecar.sync.merge import AuditEntry, BucketEntry, RecordEntry, RolloutStateEntry
 from sidecar.sync.metrics import SyncMetrics
-from sidecar.sync.service import resolve_peers
+from sidecar.sync.peers import resolve_peers
+from sidecar.sync.replica import AuditEntry, BucketEntry, RecordEntry, RolloutStateEntry
 from sidecar.sync.settings import read_peers_file
 from sidecar.v1 import sync_pb2 as pb
 

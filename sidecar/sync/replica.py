@@ -1,4 +1,5 @@
-"""What sidecars of one group share, and the pure functions that merge it.
+"""The replica: what sidecars of one group share, the pure functions that merge it, and the decisions the
+running service makes with them (what of a peer's entries to apply, what to send back).
 
 Every kind of shared entry has an identity and a merge that is a *join*: the maximum under a total order on
 the whole entry. A join is commutative, associative and idempotent, so peers that receive the same entries in
@@ -7,16 +8,13 @@ any order, any number of times, through any relay path, end with bit-identical s
 * **Records** (admin-written flags and rollouts): last writer wins by hybrid-logical-clock version; the node
   id inside the encoded version breaks ties. A deletion is a tombstone (``definition is None``) that wins like
   a write and is dropped only after every known peer acknowledged it (:func:`expired_tombstones`).
-* **Rollout state**: the *shared* part of a :class:`RolloutState` (:func:`shared_state`; the circuit breaker
-  and the last decision stay per host). Ordered by ``(generation, status rank, phase, version, ...)``: a newer
-  generation beats everything older; within a generation ROLLED_BACK beats COMPLETED beats RUNNING/PAUSED, and
-  an active rollout only moves forward through its phases; between equals, the later version (pause, resume)
-  wins. A stale peer can therefore never undo a rollback. The adoption of a new rollout carries the
+* **Rollout state**: the *shared* part of a :class:`RolloutState`, merged by the rollout core's order
+  (:mod:`sidecar.rollout.replication`), then by its canonical text. The adoption of a new rollout carries the
   :data:`GENESIS_VERSION`, so a sidecar that joins later adopts the group's phase clock instead of resetting
   it.
 * **Outcome buckets**: per node, per bucket, per version, as grow-only rows: a node only ever adds to its own
   counts, so the row with more requests is the newer one. The fleet total is the sum over nodes
-  (:func:`fleet_window`), which never counts the local node twice.
+  (:func:`sidecar.rollout.replication.fleet_window`), which never counts the local node twice.
 * **Audit entries**: append-only, de-duplicated by id.
 * **Alert acknowledgements** (:class:`~sidecar.alerts.acks.Acknowledgement`): immutable, de-duplicated by the
   id of the alert acknowledged where they were made. Which local alert one covers, and which of several wins,
@@ -27,16 +25,16 @@ any order, any number of times, through any relay path, end with bit-identical s
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, TypeAlias
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
 
 from sidecar.alerts.acks import Acknowledgement
 from sidecar.hlc import Timestamp
-from sidecar.rollout.breaker import CLOSED
 from sidecar.rollout.model import Version
-from sidecar.rollout.state import RolloutState, RolloutStatus, initial_state
-from sidecar.rollout.windows import BucketCounts, WindowKey, merge_windows
+from sidecar.rollout.replication import state_order
+from sidecar.rollout.state import RolloutState
+from sidecar.rollout.windows import BucketCounts
 from sidecar.store.codec import encode
 
 # Lower than every version a clock issues: the version of a rollout's automatic adoption.
@@ -114,46 +112,6 @@ def expired_tombstones(
 
 # -- rollout state -------------------------------------------------------------------------------------
 
-_STATUS_RANK = {
-    RolloutStatus.RUNNING: 0,
-    RolloutStatus.PAUSED: 0,
-    RolloutStatus.COMPLETED: 1,
-    RolloutStatus.ROLLED_BACK: 2,
-}
-
-
-def shared_state(state: RolloutState) -> RolloutState:
-    """The part of a rollout's state the group agrees on: host-local fields reset to their defaults.
-
-    The circuit breaker protects one host's callers and the last decision is each host's own evaluation, so
-    neither is shared (and changes to them do not create new versions).
-    """
-    return replace(state, last_decision=None, last_decided_at=None, consecutive_v2_failures=0, breaker=CLOSED)
-
-
-def adopt_shared(local: RolloutState | None, shared: RolloutState) -> RolloutState:
-    """A host's state after adopting the group's ``shared`` state: its own breaker and last decision are kept
-    within a generation; a new generation starts them afresh."""
-    if local is None or local.generation != shared.generation:
-        return shared_state(shared)
-    return replace(
-        shared,
-        last_decision=local.last_decision,
-        last_decided_at=local.last_decided_at,
-        consecutive_v2_failures=local.consecutive_v2_failures,
-        breaker=local.breaker,
-    )
-
-
-def is_genesis(state: RolloutState) -> bool:
-    """The state a sidecar creates by itself when it first sees a rollout (generation 1, first phase)."""
-    return shared_state(state) == initial_state(state.key, state.phase_started_at)
-
-
-def state_rank(state: RolloutState) -> tuple[int, int, int]:
-    """``(generation, status rank, phase)``: what a merge may never move backwards."""
-    return (state.generation, _STATUS_RANK[state.status], state.phase_index)
-
 
 @dataclass(frozen=True, slots=True)
 class RolloutStateEntry:
@@ -166,8 +124,8 @@ class RolloutStateEntry:
 
 
 def _state_order(entry: RolloutStateEntry) -> tuple[int, int, int, str, float, str]:
-    # At equal rank and version (two sidecars adopted the rollout by themselves) the earlier phase clock wins.
-    return (*state_rank(entry.state), entry.version, -entry.state.phase_started_at, entry.canonical())
+    # The rollout core's order, then the whole text, so that any two different copies are ordered.
+    return (*state_order(entry.state, entry.version), entry.canonical())
 
 
 def merge_rollout_state(a: RolloutStateEntry, b: RolloutStateEntry) -> RolloutStateEntry:
@@ -217,23 +175,6 @@ def merge_bucket(a: BucketEntry, b: BucketEntry) -> BucketEntry:
     """The row with more requests: a grow-only counter per (node, bucket, version)."""
     _require_same(a.bucket_id, b.bucket_id)
     return a if counts_order(a.counts) >= counts_order(b.counts) else b
-
-
-def fleet_window(
-    local: Mapping[WindowKey, BucketCounts],
-    remote: Mapping[str, Mapping[WindowKey, BucketCounts]],
-    self_node: str,
-) -> dict[WindowKey, BucketCounts]:
-    """This host's window plus every other node's: the fleet-wide counts the policy gates read.
-
-    ``remote`` maps node ids to their windows; an entry for ``self_node`` (our own rows echoed back by a peer)
-    is ignored, so nothing is counted twice. Integer sums: the result does not depend on the order.
-    """
-    merged = dict(local)
-    for node, window in remote.items():
-        if node != self_node:
-            merged = merge_windows(merged, window)
-    return merged
 
 
 # -- audit ---------------------------------------------------------------------------------------------
@@ -347,3 +288,113 @@ def merge_states(a: SyncState, b: SyncState) -> dict[EntryId, Entry]:
 def _require_same(a: object, b: object) -> None:
     if a != b:
         raise ValueError(f"cannot merge different entries {a!r} and {b!r}")
+
+
+# -- decisions of the running service --------------------------------------------------------------------
+
+K = TypeVar("K")
+E = TypeVar("E")
+# What the replica index keeps of a bucket: (requests, fingerprint of the counts).
+BucketDigest: TypeAlias = tuple[int, str]
+BucketSlot: TypeAlias = tuple[int, str]  # (bucket_start, version)
+
+
+def changed(
+    held: Mapping[K, E], entries: Iterable[E], key: Callable[[E], K], merge: Callable[[E, E], E]
+) -> dict[K, E]:
+    """What ``entries`` change in ``held``: the merged winner of every id whose copy it replaces.
+
+    This is :func:`absorb` over one kind, keyed as the index keys it; what it returns is what to store and
+    what to relay to the other peers.
+    """
+    result: dict[K, E] = {}
+    for entry in entries:
+        ident = key(entry)
+        known = result.get(ident, held.get(ident))
+        winner = entry if known is None else merge(known, entry)
+        if winner != known:
+            result[ident] = winner
+    return result
+
+
+def changed_records(
+    held: Mapping[RecordId, RecordEntry], entries: Iterable[RecordEntry]
+) -> list[RecordEntry]:
+    return list(changed(held, entries, lambda e: e.record_id, merge_record).values())
+
+
+def changed_states(
+    held: Mapping[str, RolloutStateEntry], entries: Iterable[RolloutStateEntry]
+) -> list[RolloutStateEntry]:
+    return list(changed(held, entries, lambda e: e.key, merge_rollout_state).values())
+
+
+def reconcile_records(
+    held: Mapping[RecordId, RecordEntry], stored: Iterable[RecordEntry]
+) -> tuple[list[RecordEntry], list[RecordEntry]]:
+    """Compare the stored records with the index: ``(publish, repair)``.
+
+    A stored row that wins is a local write to publish; an indexed entry that beats the stored row, or whose
+    row is gone, is written back (a local writer raced a merge, or a row was lost).
+    """
+    seen: set[RecordId] = set()
+    publish: list[RecordEntry] = []
+    repair: list[RecordEntry] = []
+    for row in stored:
+        seen.add(row.record_id)
+        known = held.get(row.record_id)
+        if known == row:
+            continue
+        if known is None or merge_record(known, row) == row:
+            publish.append(row)
+        else:
+            repair.append(known)
+    repair.extend(entry for rid, entry in held.items() if rid not in seen)
+    return publish, repair
+
+
+def records_lacking(
+    held: Mapping[RecordId, RecordEntry], theirs: Mapping[RecordId, tuple[str, bool]]
+) -> tuple[list[RecordEntry], dict[RecordId, str]]:
+    """Records a peer holding ``theirs`` (version, deleted) lacks or holds older, and the versions it holds of
+    our tombstones (its acknowledgements)."""
+    lacking: list[RecordEntry] = []
+    acks: dict[RecordId, str] = {}
+    for rid, ours in held.items():
+        other = theirs.get(rid)
+        if other is None or other < (ours.version, ours.deleted):
+            lacking.append(ours)
+        if ours.deleted and other is not None:
+            acks[rid] = other[0]
+    return lacking, acks
+
+
+def states_to_resend(
+    held: Mapping[str, RolloutStateEntry], theirs: Iterable[RolloutStateEntry]
+) -> list[RolloutStateEntry]:
+    """Our states a peer holding ``theirs`` lacks, or holds a copy of that ours beats."""
+    other = {entry.key: entry for entry in theirs}
+    return [
+        mine
+        for key, mine in held.items()
+        if (copy := other.get(key)) is None or (mine != copy and merge_rollout_state(mine, copy) is mine)
+    ]
+
+
+def bucket_is_newer(old: BucketDigest | None, new: BucketDigest) -> bool:
+    """Whether a bucket with digest ``new`` may replace the indexed one (counts only grow; equal request
+    counts with other contents are decided on the full rows, :func:`merge_bucket`)."""
+    return old is None or (new[0] >= old[0] and new != old)
+
+
+def buckets_lacking(
+    held: Mapping[BucketSlot, BucketDigest], theirs: Mapping[BucketSlot, BucketDigest]
+) -> list[BucketSlot]:
+    """Slots of one bucket group where a peer holding ``theirs`` lacks our row or may hold an older one."""
+    return [
+        slot
+        for slot, (requests, fp) in held.items()
+        if (other := theirs.get(slot)) is None
+        or requests > other[0]
+        or (requests == other[0] and fp != other[1])
+    ]
