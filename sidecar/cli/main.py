@@ -7,7 +7,7 @@ import os
 import sys
 
 from sidecar import __version__
-from sidecar.cli import alerts, experiments, flags, peers, rollouts, serve
+from sidecar.cli import alerts, experiments, flags, peers, rollouts, serve, state
 from sidecar.daemon.parsers import SettingsError
 from sidecar.daemon.settings import client_settings
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollouts.add_parsers(subparsers)
     experiments.add_parsers(subparsers)
     alerts.add_parsers(subparsers)
+    state.add_parsers(subparsers)
     return parser
 
 

@@ -202,6 +202,14 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
     )
 
 
+def state_dir_setting(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
+    """The state directory of the commands that handle its files (backup, restore, reset), found as serve
+    finds it."""
+    return Reader(args, environ).get(
+        STATE_DIR, p.path, _systemd_dir(environ, "STATE_DIRECTORY", DEFAULT_STATE_DIR)
+    )
+
+
 def client_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> ClientSettings:
     read = Reader(args, environ)
     state_dir = read.get(CLIENT_STATE_DIR, p.path, Path(DEFAULT_STATE_DIR))
