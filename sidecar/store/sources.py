@@ -210,24 +210,34 @@ def read_settled(path: Path) -> bytes | None:
     """The file's bytes once it has stopped changing, or None while it is still being written.
 
     An editor or ``cp`` rewrites a file in place, and a reader can catch the first half of it, which may well
-    parse. So a file modified within the last SETTLE_SECONDS is read again after that quiet time, and its
-    bytes are taken only when two reads agree; atomic renames (write a temporary file, then rename it over the
-    old one) are never seen half-written and are the recommended way to deploy configuration.
+    parse. So a file modified within the last SETTLE_SECONDS (or stamped in the future: a skewed clock, a
+    copied timestamp) is looked at again after that quiet time, and taken only when its size, modification
+    time and bytes have not changed meanwhile. Atomic renames (write a temporary file, then rename it over
+    the old one) are never seen half-written and are the recommended way to deploy configuration.
     """
     deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
-    raw = path.read_bytes()
+    raw, stamp = path.read_bytes(), _stamp(path)
     while True:
-        age = time.time() - path.stat().st_mtime
+        age = time.time() - stamp[0] / 1e9
         if age >= SETTLE_SECONDS:
             again = path.read_bytes()
             if again == raw:
                 return raw
-            raw = again
-        elif time.monotonic() + SETTLE_SECONDS - age > deadline:
+            raw, stamp = again, _stamp(path)
+            continue
+        wait = SETTLE_SECONDS if age < 0 else SETTLE_SECONDS - age
+        if time.monotonic() + wait > deadline:
             return None
-        else:
-            time.sleep(SETTLE_SECONDS - age)
-            raw = path.read_bytes()
+        time.sleep(wait)
+        again, now_stamp = path.read_bytes(), _stamp(path)
+        if again == raw and now_stamp == stamp:
+            return raw
+        raw, stamp = again, now_stamp
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
 
 
 def _line_of_key(content: SourceContent, kind: str, key: str) -> int | None:

@@ -82,6 +82,7 @@ def test_the_token_file_is_created_private_and_then_reused(tmp_path: Path) -> No
 def test_a_short_token_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "admin.token"
     path.write_text("short\n")
+    path.chmod(0o600)
     with pytest.raises(TokenFileError, match="shorter than 16 characters"):
         load_or_create_token(path)
 

@@ -123,3 +123,14 @@ def test_a_file_that_never_settles_is_left_for_later(tmp_path: Path) -> None:
     finally:
         stop.set()
         writer.join()
+
+
+def test_a_file_stamped_in_the_future_still_loads(tmp_path: Path) -> None:
+    # A host whose clock is behind, or a copy that kept a later timestamp, must not keep a file out.
+    path = write_flags(tmp_path, "a.json", {"kept": boolean_flag()})
+    future = time.time() + 3600
+    os.utime(path, (future, future))
+    directory = ConfigDirectory(tmp_path, time.time)
+    directory.refresh()
+    assert directory.unsettled == ()
+    assert "kept" in flags_of(directory)
