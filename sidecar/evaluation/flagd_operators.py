@@ -17,7 +17,7 @@ from typing import Any
 from sidecar.evaluation.coercion import is_number, number_to_string, to_number
 from sidecar.evaluation.model import FlagResolver, Rule
 from sidecar.evaluation.rules import Compiled, InvalidRuleError, Operator
-from sidecar.evaluation.semver import COMPARATORS, Version, parse_version
+from sidecar.evaluation.semver import COMPARATORS, MAX_VERSION_CHARS, Version, parse_version
 
 
 def _string_test(test: Callable[[str, str], bool], on_invalid: Any) -> Callable[[Sequence[Compiled]], Rule]:
@@ -37,7 +37,7 @@ def _string_test(test: Callable[[str, str], bool], on_invalid: Any) -> Callable[
 
 def _version(value: Any) -> Version | None:
     if isinstance(value, str):
-        return parse_version(value)
+        return parse_version(value) if len(value) <= MAX_VERSION_CHARS else None
     if is_number(value):
         return parse_version(number_to_string(to_number(value)))
     return None

@@ -24,17 +24,13 @@ _VERSION = re.compile(
 Version: TypeAlias = tuple[int, int, int, bool, tuple[tuple[bool, int | str], ...]]
 
 
-# Longer strings are not versions anyone writes; refusing them keeps the cache below from holding megabytes.
+# Longer strings are not versions anyone writes; callers refuse them before the cache below can hold them.
 MAX_VERSION_CHARS = 256
 
 
-def parse_version(text: str) -> Version | None:
-    """The precedence key of ``text``, or None when flagd would reject it."""
-    return None if len(text) > MAX_VERSION_CHARS else _parse_version(text)
-
-
 @lru_cache(maxsize=4096)
-def _parse_version(text: str) -> Version | None:
+def parse_version(text: str) -> Version | None:
+    """The precedence key of ``text`` (at most MAX_VERSION_CHARS long), or None when flagd would reject it."""
     match = _VERSION.fullmatch(text)
     if match is None:
         return None
