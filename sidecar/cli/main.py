@@ -7,7 +7,7 @@ import os
 import sys
 
 from sidecar import __version__
-from sidecar.cli import alerts, experiments, flags, peers, rollouts, serve, state
+from sidecar.cli import alerts, experiments, flags, peers, porting, rollouts, serve, state
 from sidecar.daemon.parsers import SettingsError
 from sidecar.daemon.settings import client_settings
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiments.add_parsers(subparsers)
     alerts.add_parsers(subparsers)
     state.add_parsers(subparsers)
+    porting.add_parsers(subparsers)
     return parser
 
 

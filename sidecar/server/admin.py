@@ -17,6 +17,7 @@ from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditRecord, StateDatabase
+from sidecar.store.record_batch import MAX_BATCH_RECORDS, Change, RecordDraft
 from sidecar.store.sections import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
 
@@ -172,3 +173,43 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             raise InvalidArgumentError(f"limit must be at most {MAX_AUDIT_LIMIT}")
         records = await asyncio.to_thread(self._db.list_audit, limit, request.target or None)
         return admin_pb2.ListAuditResponse(entries=[audit_message(r) for r in records])
+
+    async def ExportRecords(
+        self, request: admin_pb2.ExportRecordsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.ExportRecordsResponse:
+        self._auth.authorize(context)
+        served, skipped, revision = await self._store.served_records()
+        records = [
+            admin_pb2.AdminRecord(kind=kind, key=r.key, definition=to_struct(r.definition), version=r.version)
+            for kind, r in served
+        ]
+        return admin_pb2.ExportRecordsResponse(
+            records=records,
+            revision=revision,
+            node_id=self._node_id,
+            environment=self._environment,
+            skipped=skipped,
+        )
+
+    async def ImportRecords(
+        self, request: admin_pb2.ImportRecordsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> admin_pb2.ImportRecordsResponse:
+        actor = self._auth.authorize(context)
+        if len(request.records) > MAX_BATCH_RECORDS:
+            count = len(request.records)
+            raise InvalidArgumentError(f"{count} records; at most {MAX_BATCH_RECORDS} per call")
+        drafts = []
+        for record in request.records:
+            check_request_key("key", record.key)
+            drafts.append(
+                RecordDraft(record.kind, record.key, struct_to_dict(record.definition), record.origin)
+            )
+        counts, revision = await self._store.import_records(
+            drafts, actor, check_reason(request.reason), replace=request.replace, dry_run=request.dry_run
+        )
+        return admin_pb2.ImportRecordsResponse(
+            created=counts[Change.CREATED],
+            replaced=counts[Change.REPLACED],
+            unchanged=counts[Change.UNCHANGED],
+            revision=revision,
+        )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from sidecar.clock import Clock
 from sidecar.config.keys import check_key
 from sidecar.errors import FailedPreconditionError, NotFoundError, UnavailableError
 from sidecar.hlc import HybridLogicalClock, Timestamp
-from sidecar.store.database import AuditDraft, StateDatabase, StoredRecord
+from sidecar.store.database import AuditDraft, BatchWrite, StateDatabase, StoredRecord
+from sidecar.store.record_batch import Change, RecordDraft, check_drafts, plan_batch
 from sidecar.store.sections import FLAG, WRITABLE
 from sidecar.store.snapshot import (
     DatabaseLoad,
@@ -244,6 +246,52 @@ class ConfigStore:
             await self._reload_database_locked(force=True)
             await self._swap_locked()
             return self._revision
+
+    async def import_records(
+        self, drafts: Sequence[RecordDraft], actor: str, reason: str, *, replace: bool, dry_run: bool
+    ) -> tuple[Counter[Change], int]:
+        """Validate and plan the whole batch, then write all of it in one transaction (or, with ``dry_run``,
+        nothing); returns how many records each change got and the revision that serves them."""
+        check_drafts(drafts)
+        async with self._lock:
+            stored = {kind: await asyncio.to_thread(self._db.live_records, kind) for kind in WRITABLE}
+            plan = plan_batch(drafts, stored, self._directory.owner_of, replace=replace)
+            counts = Counter(write.change for write in plan)
+            writes = [
+                BatchWrite(
+                    w.draft.kind,
+                    w.draft.key,
+                    dict(w.draft.definition),
+                    w.expected_version,
+                    AuditDraft(self._clock.now(), actor, f"{w.draft.kind}.import", w.draft.key, reason),
+                )
+                for w in plan
+                if w.change is not Change.UNCHANGED
+            ]
+            if writes and not dry_run:
+                await asyncio.to_thread(self._db.put_batch, writes, self._hlc)
+                await self._reload_database_locked(force=True)
+                await self._swap_locked()
+            return counts, self._revision
+
+    async def served_records(self) -> tuple[list[tuple[str, StoredRecord]], list[str], int]:
+        """The database records the current snapshot serves, by kind and key, the ones it does not (each
+        with why), and the snapshot's revision."""
+        async with self._lock:
+            snapshot = self.require_snapshot()
+            served: list[tuple[str, StoredRecord]] = []
+            skipped: list[str] = []
+            for kind in sorted(WRITABLE):
+                stored = await asyncio.to_thread(self._db.live_records, kind)
+                for key, record in sorted(stored.items()):
+                    owner = self._directory.owner_of(kind, key)
+                    if owner is not None:
+                        skipped.append(f"{kind} {key!r} is shadowed by {owner}")
+                    elif f"{kind}/{key}" not in snapshot.db_versions:
+                        skipped.append(f"{kind} {key!r} is not valid (see the database source's errors)")
+                    else:
+                        served.append((kind, record))
+            return served, skipped, snapshot.revision
 
     def _refuse_file_owned(self, kind: str, key: str) -> None:
         owner = self._directory.owner_of(kind, key)

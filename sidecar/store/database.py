@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
+from sidecar.errors import FailedPreconditionError
 from sidecar.hlc import HybridLogicalClock
 from sidecar.store.integrity import SCHEMA_VERSION
 
@@ -182,6 +183,25 @@ class StateDatabase:
             )
         return StoredRecord(key, definition, version), previous
 
+    def put_batch(self, writes: Sequence[BatchWrite], hlc: HybridLogicalClock) -> None:
+        """Store every record with its audit entry in one transaction, or none: each record must still be
+        at the version it was planned against (None: absent), else FAILED_PRECONDITION and nothing is kept."""
+        with self.transaction() as conn:
+            for write in writes:
+                previous = _read_record(conn, write.kind, write.key)
+                if (previous.version if previous else None) != write.expected_version:
+                    raise FailedPreconditionError(
+                        f"{write.kind} {write.key!r} changed on the daemon during the import; run it again"
+                    )
+                version = hlc.now().encode()
+                conn.execute(
+                    "INSERT OR REPLACE INTO records (kind, key, definition, version, deleted)"
+                    " VALUES (?, ?, ?, ?, 0)",
+                    (write.kind, write.key, json.dumps(write.definition, sort_keys=True), version),
+                )
+                before = previous.definition if previous else None
+                insert_audit(conn, write.audit, before=before, after=write.definition, version=version)
+
     def delete_record(
         self, kind: str, key: str, hlc: HybridLogicalClock, audit: AuditDraft
     ) -> StoredRecord | None:
@@ -234,6 +254,17 @@ class AuditDraft:
     action: str
     target: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWrite:
+    """One record of :meth:`StateDatabase.put_batch`, with the version it was planned against."""
+
+    kind: str
+    key: str
+    definition: Mapping[str, Any]
+    expected_version: str | None
+    audit: AuditDraft
 
 
 def _read_record(conn: sqlite3.Connection, kind: str, key: str) -> StoredRecord | None:

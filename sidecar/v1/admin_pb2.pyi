@@ -191,3 +191,59 @@ class ListAuditResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class AdminRecord(_message.Message):
+    __slots__ = ("kind", "key", "definition", "version", "origin")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    key: str
+    definition: _struct_pb2.Struct
+    version: str
+    origin: str
+    def __init__(self, kind: _Optional[str] = ..., key: _Optional[str] = ..., definition: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., version: _Optional[str] = ..., origin: _Optional[str] = ...) -> None: ...
+
+class ExportRecordsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExportRecordsResponse(_message.Message):
+    __slots__ = ("records", "revision", "node_id", "environment", "skipped")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[AdminRecord]
+    revision: int
+    node_id: str
+    environment: str
+    skipped: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, records: _Optional[_Iterable[_Union[AdminRecord, _Mapping]]] = ..., revision: _Optional[int] = ..., node_id: _Optional[str] = ..., environment: _Optional[str] = ..., skipped: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImportRecordsRequest(_message.Message):
+    __slots__ = ("records", "reason", "replace", "dry_run")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[AdminRecord]
+    reason: str
+    replace: bool
+    dry_run: bool
+    def __init__(self, records: _Optional[_Iterable[_Union[AdminRecord, _Mapping]]] = ..., reason: _Optional[str] = ..., replace: _Optional[bool] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class ImportRecordsResponse(_message.Message):
+    __slots__ = ("created", "replaced", "unchanged", "revision")
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    created: int
+    replaced: int
+    unchanged: int
+    revision: int
+    def __init__(self, created: _Optional[int] = ..., replaced: _Optional[int] = ..., unchanged: _Optional[int] = ..., revision: _Optional[int] = ...) -> None: ...

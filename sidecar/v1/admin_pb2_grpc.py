@@ -68,6 +68,16 @@ class AdminServiceStub:
                 request_serializer=sidecar_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=sidecar_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
+        self.ExportRecords = channel.unary_unary(
+                '/sidecar.v1.AdminService/ExportRecords',
+                request_serializer=sidecar_dot_v1_dot_admin__pb2.ExportRecordsRequest.SerializeToString,
+                response_deserializer=sidecar_dot_v1_dot_admin__pb2.ExportRecordsResponse.FromString,
+                _registered_method=True)
+        self.ImportRecords = channel.unary_unary(
+                '/sidecar.v1.AdminService/ImportRecords',
+                request_serializer=sidecar_dot_v1_dot_admin__pb2.ImportRecordsRequest.SerializeToString,
+                response_deserializer=sidecar_dot_v1_dot_admin__pb2.ImportRecordsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -123,6 +133,28 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRecords(self, request, context):
+        """ExportRecords returns every flag and rollout written through the admin API that the daemon serves, with
+        its definition as stored, sorted by kind and key (`sidecar export`). Records of configuration files are
+        not included; database records that are not served (shadowed by a file, or no longer valid) are named
+        in `skipped`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportRecords(self, request, context):
+        """ImportRecords creates or replaces a batch of database flags and rollouts, all or nothing (`sidecar
+        import`). Every record is validated like a file and checked for conflicts before anything is written;
+        then all writes commit in one transaction, each with an audit entry (action "flag.import" or
+        "rollout.import"). INVALID_ARGUMENT names every invalid record by its origin; FAILED_PRECONDITION every
+        record whose key a configuration file owns, or that the database holds with another definition (unless
+        `replace`). A record stored with the same definition already is left alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +187,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAudit,
                     request_deserializer=sidecar_dot_v1_dot_admin__pb2.ListAuditRequest.FromString,
                     response_serializer=sidecar_dot_v1_dot_admin__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'ExportRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportRecords,
+                    request_deserializer=sidecar_dot_v1_dot_admin__pb2.ExportRecordsRequest.FromString,
+                    response_serializer=sidecar_dot_v1_dot_admin__pb2.ExportRecordsResponse.SerializeToString,
+            ),
+            'ImportRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRecords,
+                    request_deserializer=sidecar_dot_v1_dot_admin__pb2.ImportRecordsRequest.FromString,
+                    response_serializer=sidecar_dot_v1_dot_admin__pb2.ImportRecordsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -323,6 +365,60 @@ class AdminService:
             '/sidecar.v1.AdminService/ListAudit',
             sidecar_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
             sidecar_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sidecar.v1.AdminService/ExportRecords',
+            sidecar_dot_v1_dot_admin__pb2.ExportRecordsRequest.SerializeToString,
+            sidecar_dot_v1_dot_admin__pb2.ExportRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sidecar.v1.AdminService/ImportRecords',
+            sidecar_dot_v1_dot_admin__pb2.ImportRecordsRequest.SerializeToString,
+            sidecar_dot_v1_dot_admin__pb2.ImportRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,
