@@ -111,7 +111,7 @@ def read_import_directory(directory: Path) -> list[RecordDraft]:
 def _drafts_of(doc: LocatedDocument) -> tuple[list[RecordDraft], list[ConfigProblem]]:
     drafts: list[RecordDraft] = []
     problems: list[ConfigProblem] = []
-    portable = ", ".join(s.key for s in PORTABLE)
+    portable = " and ".join(s.key for s in PORTABLE)
     for section in SECTIONS:
         entries = doc.data.get(section.key) or {}
         if section.compile_record is None:

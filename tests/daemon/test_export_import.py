@@ -131,9 +131,9 @@ def exported(daemon: Daemon) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r.kind, r.key): struct_to_dict(r.definition) for r in response.records}
 
 
-def flag_keys(daemon: Daemon) -> set[str]:
+def flag_sources(daemon: Daemon) -> dict[str, str]:
     response = daemon.admin().ListFlags(admin_pb2.ListFlagsRequest(), metadata=daemon.auth(), timeout=TIMEOUT)
-    return {flag.key for flag in response.flags}
+    return {flag.key: flag.source for flag in response.flags}
 
 
 def audit(daemon: Daemon) -> list[admin_pb2.AuditEntry]:
@@ -155,8 +155,25 @@ def test_round_trip_gives_the_same_evaluations_and_rollouts(source: Daemon, tmp_
     carried = tmp_path / "carried"
     with source:
         write_admin_state(source)
+        # An admin flag a file took over later is not what the daemon serves: named, not exported.
+        source.admin().PutFlag(
+            admin_pb2.PutFlagRequest(flag_key="moved", definition=to_struct(boolean_flag())),
+            metadata=source.auth(),
+            timeout=TIMEOUT,
+        )
+        write_flags(source.config_dir, "files.json", {"from-a-file": boolean_flag(), "moved": boolean_flag()})
+        wait_for(lambda: flag_sources(source).get("moved", "admin") != "admin", timeout=TIMEOUT)
+        wrong = sidecar(
+            "export",
+            str(carried),
+            env={"SIDECAR_ADDRESS": source.tcp_target, "SIDECAR_ADMIN_TOKEN": "x" * 32},
+        )
+        assert (wrong.returncode, wrong.stderr) == (2, "error: UNAUTHENTICATED: admin token is wrong\n")
+        assert not carried.exists()
         done = client(source, "export", str(carried))
         assert done.returncode == 0, done.stderr
+        shadowed = f"flag 'moved' is shadowed by {source.config_dir / 'files.json'}"
+        assert done.stderr == f"sidecar: not exported: {shadowed}\n"
         assert "6 flags, 2 rollouts" in done.stdout
         before, definitions = evaluations(source), exported(source)
         refused = client(source, "export", str(carried))
@@ -210,7 +227,7 @@ def test_import_is_all_or_nothing(tmp_path: Path, config_dir: Path, state_dir: P
 
         bad.unlink()
         write_flags(config_dir, "owned.json", {"taken": boolean_flag()})
-        wait_for(lambda: "taken" in flag_keys(daemon), timeout=TIMEOUT)
+        wait_for(lambda: "taken" in flag_sources(daemon), timeout=TIMEOUT)
         conflict = batch / "c-conflict.yaml"
         conflict.write_text("flags:\n  taken:\n    variants: {a: 1}\n    defaultVariant: a\n")
         done = client(daemon, "import", str(batch))

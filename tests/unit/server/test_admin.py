@@ -38,6 +38,8 @@ CALLS = {
     "ListFlags": pb.ListFlagsRequest(),
     "GetStatus": pb.GetStatusRequest(),
     "ListAudit": pb.ListAuditRequest(),
+    "ExportRecords": pb.ExportRecordsRequest(),
+    "ImportRecords": pb.ImportRecordsRequest(),
 }
 
 
