@@ -16,9 +16,12 @@ from tests.support.rotel import rotel
 
 def test_rotel_receives_evaluation_events(config_dir: Path, state_dir: Path, tmp_path: Path) -> None:
     write_flags(config_dir, "flags.json", {"switch": boolean_flag("on")}, metadata={"flagSetId": "shop"})
-    with rotel(tmp_path / "rotel") as (endpoint, output), Daemon(
-        config_dir, state_dir, "--otlp-endpoint", endpoint, env={"OTEL_BSP_SCHEDULE_DELAY": "100"}
-    ) as daemon:
+    with (
+        rotel(tmp_path / "rotel") as (endpoint, output),
+        Daemon(
+            config_dir, state_dir, "--otlp-endpoint", endpoint, env={"OTEL_BSP_SCHEDULE_DELAY": "100"}
+        ) as daemon,
+    ):
         evaluation = daemon.evaluation()
         evaluation.Evaluate(
             evaluation_pb2.EvaluateRequest(flag_key="switch", context=to_struct({"targetingKey": "u1"})),
