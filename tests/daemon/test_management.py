@@ -97,3 +97,14 @@ def test_a_taken_port_stops_the_daemon_with_one_line(config_dir: Path, state_dir
     assert "Traceback" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if address in line]
     assert "management listener" in line
+
+
+def test_prometheus_listen_opens_a_second_listener(config_dir: Path, state_dir: Path) -> None:
+    write_flags(config_dir, "flags.json", {"switch": boolean_flag("on")})
+    with Daemon(config_dir, state_dir, "--prometheus-listen", "127.0.0.1:0") as daemon:
+        report = read_ready_file(daemon.ready_path)
+        assert report is not None
+        assert report["prometheus"] not in (None, report["management"])
+        status, ctype, body = get(f"http://{report['prometheus']}/metrics")
+        assert status == 200
+        assert "# TYPE process_cpu_time_seconds_total counter" in body
