@@ -105,6 +105,6 @@ def test_prometheus_listen_opens_a_second_listener(config_dir: Path, state_dir: 
         report = read_ready_file(daemon.ready_path)
         assert report is not None
         assert report["prometheus"] not in (None, report["management"])
-        status, ctype, body = get(f"http://{report['prometheus']}/metrics")
+        status, _, body = get(f"http://{report['prometheus']}/metrics")
         assert status == 200
         assert "# TYPE process_cpu_time_seconds_total counter" in body
