@@ -2,7 +2,7 @@
 #
 #   docker build -t rollout-sidecar:0.1.0 .
 #   docker run --init -v sidecar-config:/etc/rollout-sidecar -v sidecar-state:/var/lib/rollout-sidecar \
-#       -p 127.0.0.1:8013:8013 rollout-sidecar:0.1.0
+#       -p 127.0.0.1:8013:8013 -p 127.0.0.1:8014:8014 rollout-sidecar:0.1.0
 #
 # No Docker engine runs on the development or CI machines, so this file cannot be built there: it is
 # linted with hadolint (tests/ops/test_dockerfile.py) and built wherever an engine is available.
@@ -48,7 +48,8 @@ WORKDIR /var/lib/rollout-sidecar
 # Configuration (flag and rollout files; mount read-only) and durable state (decision records, HLC).
 VOLUME ["/etc/rollout-sidecar", "/var/lib/rollout-sidecar"]
 
-EXPOSE 8013
+# gRPC, and the management HTTP listener (/metrics, /healthz, /readyz for probes and scrapers).
+EXPOSE 8013 8014
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD ["sidecar", "health"]
 
@@ -62,4 +63,5 @@ ENTRYPOINT ["sidecar", "serve"]
 CMD ["--config-dir", "/etc/rollout-sidecar", \
      "--state-dir", "/var/lib/rollout-sidecar", \
      "--listen", "unix:/run/rollout-sidecar/sidecar.sock", \
-     "--listen", "0.0.0.0:8013"]
+     "--listen", "0.0.0.0:8013", \
+     "--management-listen", "0.0.0.0:8014"]

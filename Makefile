@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit proto bench clean
+.PHONY: run test lint typecheck unit proto bench clean promtool
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sidecar
 
+# Debian's promtool checks the /metrics exposition (tests/unit/telemetry/test_prometheus.py). It is unpacked
+# from the package, not installed: installing the package would also set up a Prometheus server.
+promtool: $(STAMP)
+	@test -x $(BIN)/promtool || { echo "promtool missing: unpacking it from Debian's prometheus package into $(BIN)"; \
+		tmp=$$(mktemp -d); ( cd $$tmp && { apt-get download prometheus || { apt-get update -qq && apt-get download prometheus; }; } \
+		&& dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool > promtool && chmod +x promtool \
+		&& mv promtool $(CURDIR)/$(BIN)/promtool ) >/dev/null 2>&1 || echo "could not unpack promtool: its test is skipped"; \
+		rm -rf $$tmp; }
+
 # Daemons started by the tests are measured too (pyproject.toml [tool.coverage.run]). pytest's exit code
 # is kept as is: 5 means no test ran, and that must fail the build as loudly as a failing test.
-unit: $(STAMP)
+unit: $(STAMP) promtool
 	rm -f .coverage .coverage.* coverage.json
 	$(BIN)/pytest --cov=sidecar --cov-report=term:skip-covered || { rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "pytest ran no tests" >&2; fi; exit $$rc; }

@@ -10,6 +10,8 @@ Modes:
 Paths measured:
   record     record_evaluation(span, ...) on the current span + Metrics.record_evaluation(...)
   route      record_route_decision(span, ...) + Metrics.record_route(...)
+  event      one feature_flag.evaluation log-based event (evaluation_events.record, the daemon's path) at
+             ratio 1 into a BatchLogRecordProcessor whose exporter discards; event_r0.1 at ratio 0.1
   rpc        the TracingInterceptor's wrapper around a trivial async unary handler, called directly
              (span start from a caller traceparent, attach/detach, status, end)
   rpc_root   the same without a traceparent (a root span: trace id generation + root sampling)
@@ -32,6 +34,8 @@ from typing import Any
 
 import grpc
 from opentelemetry import trace
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -54,6 +58,17 @@ class _Discard(SpanExporter):
         pass
 
 
+class _DiscardLogs(LogRecordExporter):
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
 class _FakeContext:
     """The parts of grpc.aio.ServicerContext the interceptor touches."""
 
@@ -67,15 +82,20 @@ class _FakeContext:
         return None
 
 
-def _telemetry(mode: str) -> Telemetry:
-    common: dict[str, Any] = {"metrics_exporters": ("none",), "span_schedule_delay_s": 0.2}
+def _telemetry(mode: str, events_ratio: float = 1.0) -> Telemetry:
+    common: dict[str, Any] = {
+        "metrics_exporters": ("none",),
+        "span_schedule_delay_s": 0.2,
+        "span_queue_size": 1 << 16,  # the log-event queue too: measure the steady state, not drops
+        "evaluation_events_ratio": events_ratio,
+    }
     if mode == "off":
         return setup_telemetry(TelemetrySettings(enabled=False))
     if mode == "unsampled":
         settings = TelemetrySettings(sampler="parentbased_traceidratio", sampler_ratio=0.0, **common)
     else:
-        settings = TelemetrySettings(sampler="always_on", span_queue_size=1 << 16, **common)
-    return setup_telemetry(settings, span_exporter=_Discard())
+        settings = TelemetrySettings(sampler="always_on", **common)
+    return setup_telemetry(settings, span_exporter=_Discard(), log_exporter=_DiscardLogs())
 
 
 def _time(fn: Callable[[], object], calls: int, repeats: int = 5) -> float:
@@ -140,6 +160,26 @@ def bench_mode(mode: str, calls: int) -> dict[str, float]:
 
             results["record"] = _time(record, calls)
             results["route"] = _time(route, calls)
+            sampled_tel = _telemetry(mode, 0.1)
+            try:
+                for name, events in (
+                    ("event", tel.evaluation_events),
+                    ("event_r0.1", sampled_tel.evaluation_events),
+                ):
+
+                    def event(events: Any = events) -> None:
+                        events.record(
+                            flag_key="checkout-v2",
+                            variant="on",
+                            reason="TARGETING_MATCH",
+                            value=True,
+                            context_id="user-42",
+                            version=7,
+                        )
+
+                    results[name] = _time(event, calls)
+            finally:
+                sampled_tel.shutdown(timeout_s=2)
 
         async def trivial(request: bytes, context: Any) -> bytes:  # noqa: ARG001
             return request

@@ -101,6 +101,8 @@ def sidecar_daemon(
             f"unix:{state}/sidecar.sock",
             "--listen",
             "127.0.0.1:0",
+            "--management-listen",
+            "127.0.0.1:0",
             "--ready-file",
             str(ready),
             "--log-level",

@@ -51,6 +51,7 @@ class Lifecycle:
         await g.server.start()
         restrict_unix_sockets(bound)
         await g.health.update()
+        management = await self._start_management()
         self._tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
         if self.notifier.watchdog_interval() is not None:
 
@@ -58,22 +59,41 @@ class Lifecycle:
                 return g.checks.policy_problem() is None
 
             self._tasks.append(asyncio.create_task(run_watchdog(self.notifier, healthy), name="watchdog"))
-        self._report_ready(tuple(a.grpc_target for a in bound))
+        self._report_ready(tuple(a.grpc_target for a in bound), management)
 
-    def _report_ready(self, targets: tuple[str, ...]) -> None:
+    async def _start_management(self) -> dict[str, str | None]:
+        """Start the management listener(s); the bound addresses by role (management, prometheus)."""
+        g = self.graph
+        roles = {
+            "management": g.settings.management_listen,
+            "prometheus": g.settings.telemetry.prometheus_address,
+        }
+        asked = {role: address for role, address in roles.items() if address is not None}
+        if g.management is None or not asked:
+            return dict.fromkeys(roles)
+        try:
+            bound = await g.management.start(list(asked.values()))
+        except OSError as exc:
+            raise StartError(f"management listener: {exc.strerror or exc}") from exc
+        by_role = dict(zip(asked, bound, strict=True))
+        return {role: by_role.get(role) for role in roles}
+
+    def _report_ready(self, targets: tuple[str, ...], http: dict[str, str | None]) -> None:
         g = self.graph
         sync = None
         if g.sync is not None:
             sync = f"{g.sync.settings.listen.rpartition(':')[0]}:{g.sync.port}"
         if g.settings.ready_file is not None:
-            write_ready_file(g.settings.ready_file, ready_report(targets, sync))
+            write_ready_file(g.settings.ready_file, ready_report(targets, sync, http))
         # systemd's READY=1 only once the first configuration loaded and the sockets listen.
         self.notifier.ready(g.checks.status_line(g.health))
+        management = http.get("management")
         log.info(
-            "listening on %s%s",
+            "listening on %s%s%s",
             ", ".join(targets),
             f"; peer sync on {sync}" if sync else "",
-            extra={"node_id": g.node_id, "grpc": list(targets), "sync": sync},
+            f"; management on http://{management}" if management else "",
+            extra={"node_id": g.node_id, "grpc": list(targets), "sync": sync, **http},
         )
 
     async def _monitor_health(self) -> None:
@@ -99,6 +119,8 @@ class Lifecycle:
             g.settings.ready_file.unlink(missing_ok=True)  # no longer ready
         await g.health.shutdown()
         await g.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
+        if g.management is not None:  # after the drain, so /readyz says 503 while it lasts
+            await g.management.stop()
         await cancel_and_wait(*self._tasks)
         if g.sync is not None:
             await g.sync.stop()

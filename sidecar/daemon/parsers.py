@@ -180,6 +180,16 @@ def bind_address(text: str) -> str:
         raise Rejected("HOST:PORT with a port from 0 to 65535") from None
 
 
+def bind_address_or_off(text: str) -> str | None:
+    """``HOST:PORT`` to listen on (port 0 lets the system pick one), or ``off`` for no listener."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return check_address(text, "listen", any_port=True)
+    except InvalidArgumentError:
+        raise Rejected("HOST:PORT with a port from 0 to 65535, or off") from None
+
+
 def path(text: str) -> Path:
     if not text.strip():
         raise Rejected("a path")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
-def ready_report(grpc_targets: Sequence[str], sync_address: str | None) -> dict[str, object]:
-    return {"pid": os.getpid(), "grpc": list(grpc_targets), "sync": sync_address}
+def ready_report(
+    grpc_targets: Sequence[str], sync_address: str | None, http: Mapping[str, str | None] | None = None
+) -> dict[str, object]:
+    """``http``: the management listener's bound HOST:PORT (and the extra Prometheus one), None if off."""
+    extra = {"management": None, "prometheus": None, **(http or {})}
+    return {"pid": os.getpid(), "grpc": list(grpc_targets), "sync": sync_address, **extra}
 
 
 def write_ready_file(path: Path, report: dict[str, object]) -> None:

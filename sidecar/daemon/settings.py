@@ -23,6 +23,8 @@ from sidecar.telemetry.settings import TelemetrySettings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_ADDRESS = "127.0.0.1:8013"
+# flagd's management port, where it serves metrics and health over HTTP.
+DEFAULT_MANAGEMENT_ADDRESS = "127.0.0.1:8014"
 DEFAULT_STATE_DIR = "/var/lib/rollout-sidecar"
 DEFAULT_CONFIG_DIR = "/etc/rollout-sidecar"
 
@@ -39,6 +41,13 @@ LISTEN = Option(
     "(default unix:RUNTIME_DIR/sidecar.sock and 127.0.0.1:8013)",
     "ADDRESS",
     repeat=True,
+)
+MANAGEMENT_LISTEN = Option(
+    "--management-listen",
+    "SIDECAR_MANAGEMENT_LISTEN",
+    "HTTP listener for /metrics, /healthz and /readyz: HOST:PORT, port 0 picks one, or off "
+    f"(default {DEFAULT_MANAGEMENT_ADDRESS})",
+    "ADDRESS",
 )
 READY_FILE = Option(
     "--ready-file",
@@ -91,6 +100,7 @@ SERVE_OPTIONS = (
     STATE_DIR,
     START_EMPTY,
     LISTEN,
+    MANAGEMENT_LISTEN,
     READY_FILE,
     ENVIRONMENT,
     NODE_ID,
@@ -132,6 +142,8 @@ class Settings:
     bucket_seconds: int = 5
     log_level: str = "info"
     debug_decisions: bool = False
+    # HOST:PORT of the management HTTP listener (/metrics, /healthz, /readyz); None: no listener.
+    management_listen: str | None = None
     # Where to report the bound addresses once serving; None: only the log line.
     ready_file: Path | None = None
     telemetry: TelemetrySettings = field(default_factory=lambda: TelemetrySettings(enabled=False))
@@ -184,8 +196,13 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         ListenAddress(unix_path=runtime_dir / "sidecar.sock"),
         p.listen_address(DEFAULT_ADDRESS),
     )
+    management_text = read.flag_text(MANAGEMENT_LISTEN) or read.variable_text(MANAGEMENT_LISTEN)
+    management = read.parse(
+        MANAGEMENT_LISTEN, p.bind_address_or_off, management_text or DEFAULT_MANAGEMENT_ADDRESS
+    )
     return Settings(
         config_dir=config_dir,
+        management_listen=management,
         state_dir=read.get(STATE_DIR, p.path, _systemd_dir(environ, "STATE_DIRECTORY", DEFAULT_STATE_DIR)),
         listen=listen,
         start_empty=read.get(START_EMPTY, p.boolean, False),
@@ -197,7 +214,7 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         log_level=read.get(LOG_LEVEL, p.choice(LOG_LEVELS), "info"),
         debug_decisions=read.get(DEBUG_DECISIONS, p.boolean, False),
         ready_file=read.get(READY_FILE, p.path),
-        telemetry=telemetry_settings(read),
+        telemetry=telemetry_settings(read, metrics_pull=management is not None),
         sync=sync_settings(read),
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sidecar.daemon import parsers as p
 from sidecar.daemon.options import Option, Reader
 from sidecar.telemetry.settings import (
+    EVALUATION_EVENT_MODES,
+    LOGS_EXPORTERS,
     METRICS_EXPORTERS,
     PROTOCOLS,
     SAMPLERS,
@@ -37,13 +39,29 @@ METRICS_INTERVAL = Option(
     metavar="SECONDS",
 )
 PROMETHEUS_LISTEN = Option(
-    "--prometheus-listen", None, "serve Prometheus text metrics here; port 0 picks one", metavar="HOST:PORT"
+    "--prometheus-listen",
+    None,
+    "also serve the management endpoints (/metrics) here; port 0 picks one",
+    metavar="HOST:PORT",
+)
+EVALUATION_EVENTS = Option(
+    "--evaluation-events",
+    "SIDECAR_EVALUATION_EVENTS",
+    "where feature_flag.evaluation events go: " + ", ".join(EVALUATION_EVENT_MODES) + " (default log)",
+)
+EVALUATION_EVENTS_RATIO = Option(
+    "--evaluation-events-ratio",
+    "SIDECAR_EVALUATION_EVENTS_RATIO",
+    "share of evaluations exported as log events, 0..1 (default 1)",
+    metavar="R",
 )
 SERVICE_NAME = Option(None, "OTEL_SERVICE_NAME")
 TRACES_EXPORTER = Option(None, "OTEL_TRACES_EXPORTER")
 METRICS_EXPORTER = Option(None, "OTEL_METRICS_EXPORTER")
 TRACES_ENDPOINT = Option(None, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 METRICS_ENDPOINT = Option(None, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+LOGS_EXPORTER = Option(None, "OTEL_LOGS_EXPORTER")
+LOGS_ENDPOINT = Option(None, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
 OTLP_TIMEOUT = Option(None, "OTEL_EXPORTER_OTLP_TIMEOUT")
 QUEUE_SIZE = Option(None, "OTEL_BSP_MAX_QUEUE_SIZE")
 BATCH_SIZE = Option(None, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
@@ -61,6 +79,8 @@ TELEMETRY_FLAGS = (
     TRACE_SAMPLE_RATIO,
     METRICS_INTERVAL,
     PROMETHEUS_LISTEN,
+    EVALUATION_EVENTS,
+    EVALUATION_EVENTS_RATIO,
 )
 
 
@@ -73,10 +93,17 @@ def _traces_exporter(text: str) -> str:
     return "otlp" if "otlp" in p.choices(TRACES_EXPORTERS)(text) else "none"
 
 
-def telemetry_settings(read: Reader) -> TelemetrySettings:
-    """OTEL_* variables, then the telemetry flags; unset ones keep :class:`TelemetrySettings` defaults."""
+def _logs_exporter(text: str) -> str:
+    return "otlp" if "otlp" in p.choices(LOGS_EXPORTERS)(text) else "none"
+
+
+def telemetry_settings(read: Reader, metrics_pull: bool = False) -> TelemetrySettings:
+    """OTEL_* variables, then the telemetry flags; unset ones keep :class:`TelemetrySettings` defaults.
+
+    ``metrics_pull``: something will scrape (the management listener's /metrics)."""
     d = TelemetrySettings()
     traces, metrics = _exporters(read)
+    logs = read.variable(LOGS_EXPORTER, _logs_exporter) or traces
     headers = read.variable(OTLP_HEADER, p.headers) or ()
     headers += read.flag(OTLP_HEADER, p.headers) or ()  # flags add to the variable's headers
     return TelemetrySettings(
@@ -84,10 +111,12 @@ def telemetry_settings(read: Reader) -> TelemetrySettings:
         service_name=read.get(SERVICE_NAME, p.text, d.service_name),
         traces_exporter="otlp" if traces == "otlp" else "none",
         metrics_exporters=metrics,
+        logs_exporter="otlp" if logs == "otlp" else "none",
         otlp_protocol="http/protobuf" if read.get(OTLP_PROTOCOL, _protocol) == "http/protobuf" else "grpc",
         otlp_endpoint=read.get(OTLP_ENDPOINT, p.endpoint),
         otlp_traces_endpoint=read.get(TRACES_ENDPOINT, p.endpoint),
         otlp_metrics_endpoint=read.get(METRICS_ENDPOINT, p.endpoint),
+        otlp_logs_endpoint=read.get(LOGS_ENDPOINT, p.endpoint),
         otlp_headers=headers,
         otlp_timeout_s=read.get(OTLP_TIMEOUT, p.non_negative_milliseconds, d.otlp_timeout_s),
         sampler=read.get(TRACE_SAMPLER, p.choice(SAMPLERS), d.sampler),
@@ -99,7 +128,10 @@ def telemetry_settings(read: Reader) -> TelemetrySettings:
         metrics_export_timeout_s=read.get(
             METRICS_TIMEOUT, p.non_negative_milliseconds, d.metrics_export_timeout_s
         ),
+        metrics_pull=metrics_pull,
         prometheus_address=_prometheus_address(read, metrics),
+        evaluation_events=read.get(EVALUATION_EVENTS, p.choice(EVALUATION_EVENT_MODES), d.evaluation_events),
+        evaluation_events_ratio=read.get(EVALUATION_EVENTS_RATIO, p.ratio, d.evaluation_events_ratio),
     )
 
 
@@ -120,7 +152,9 @@ def _exporters(read: Reader) -> tuple[str, tuple[str, ...]]:
         traces, metrics = "otlp", ("otlp", *pushed)
     # Push export starts when a collector is named: a sidecar with no collector configured must not dial
     # localhost:4317 forever (nor wait for it at shutdown), as the SDK's own default would.
-    named = any(read.given(option) for option in (OTLP_ENDPOINT, TRACES_ENDPOINT, METRICS_ENDPOINT))
+    named = any(
+        read.given(option) for option in (OTLP_ENDPOINT, TRACES_ENDPOINT, METRICS_ENDPOINT, LOGS_ENDPOINT)
+    )
     traces = traces or ("otlp" if named else "none")
     metrics = metrics or (("otlp",) if named else ("none",))
     if read.flag_text(PROMETHEUS_LISTEN) is not None and "prometheus" not in metrics:

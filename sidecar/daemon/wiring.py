@@ -17,6 +17,8 @@ from sidecar.clock import Clock
 from sidecar.daemon.checks import Checks
 from sidecar.daemon.settings import Settings
 from sidecar.hlc import HybridLogicalClock
+from sidecar.protocols.management import ManagementServer
+from sidecar.protocols.probes import Readiness, add_probe_routes
 from sidecar.runtime.alerts import AlertRuntime
 from sidecar.runtime.experiments import ExperimentRuntime
 from sidecar.runtime.rollouts import RolloutRuntime
@@ -89,6 +91,8 @@ class Graph:
     server: grpc.aio.Server
     health_servicer: health_aio.HealthServicer
     health: HealthReporter
+    # The HTTP listener(s) for /metrics, /healthz and /readyz; None when switched off.
+    management: ManagementServer | None
 
 
 def build(settings: Settings, clock: Clock) -> Graph:
@@ -139,6 +143,9 @@ def build(settings: Settings, clock: Clock) -> Graph:
     checks = Checks(store, database, rollouts, clock, settings.tick_seconds)
     telemetry.metrics.set_revision_source(checks.revision)
     health_servicer = health_aio.HealthServicer()
+    health = HealthReporter(
+        health_servicer, [service.full_name for service in SERVICES], _components(checks, observability, sync)
+    )
     return Graph(
         settings=settings,
         clock=clock,
@@ -157,12 +164,17 @@ def build(settings: Settings, clock: Clock) -> Graph:
         checks=checks,
         server=grpc.aio.server(options=SERVER_OPTIONS, interceptors=[telemetry.server_interceptor()]),
         health_servicer=health_servicer,
-        health=HealthReporter(
-            health_servicer,
-            [service.full_name for service in SERVICES],
-            _components(checks, observability, sync),
-        ),
+        health=health,
+        management=_management(settings, telemetry, health),
     )
+
+
+def _management(settings: Settings, telemetry: Telemetry, health: HealthReporter) -> ManagementServer | None:
+    if settings.management_listen is None and settings.telemetry.prometheus_address is None:
+        return None
+    server = ManagementServer()
+    add_probe_routes(server, lambda: Readiness(*health.check()), telemetry.scrape)
+    return server
 
 
 def _components(
@@ -189,7 +201,8 @@ def add_services(graph: Graph) -> None:
         g.alerts.evaluation_errors,
         g.experiments,
     ]
-    add_service(server, EvaluationServicer(g.store, g.clock, evaluation_observers), EVALUATION_SERVICE)
+    evaluation = EvaluationServicer(g.store, g.clock, evaluation_observers, miss_observers=[g.observability])
+    add_service(server, evaluation, EVALUATION_SERVICE)
     add_service(server, RoutingServicer(g.rollouts, [g.observability]), ROUTING_SERVICE)
     add_service(server, RolloutServicer(g.rollouts, g.store, g.auth), ROLLOUT_SERVICE)
     add_service(server, ExperimentServicer(g.experiments, g.auth, g.clock), EXPERIMENT_SERVICE)

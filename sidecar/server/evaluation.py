@@ -84,12 +84,19 @@ class EvaluationObserver(Protocol):
 
 class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     def __init__(
-        self, store: ConfigStore, clock: Clock, observers: Sequence[EvaluationObserver] = ()
+        self,
+        store: ConfigStore,
+        clock: Clock,
+        observers: Sequence[EvaluationObserver] = (),
+        miss_observers: Sequence[EvaluationObserver] = (),
     ) -> None:
+        """``observers`` see every resolution served; ``miss_observers`` also see the FLAG_NOT_FOUND
+        resolutions of unknown keys, answered NOT_FOUND (telemetry wants them, exposures do not)."""
         self._store = store
         self._clock = clock
         self._cache = ResponseCache()
         self._observers = tuple(observers)
+        self._miss_observers = tuple(miss_observers)
 
     async def Evaluate(
         self, request: evaluation_pb2.EvaluateRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -101,6 +108,8 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         now = self._clock.now()
         resolution = snapshot.evaluator.evaluate(request.flag_key, evaluation_context, now)
         if resolution.error_code is EvalErrorCode.FLAG_NOT_FOUND:
+            for observer in self._miss_observers:
+                observer.evaluation(snapshot, resolution, evaluation_context, now, started)
             raise NotFoundError(f"flag {request.flag_key!r} does not exist")
         for observer in self._observers:
             observer.evaluation(snapshot, resolution, evaluation_context, now, started)

@@ -30,20 +30,32 @@ class HealthReporter:
         self._services = services
         self._checks = checks
         self.problems: dict[str, str] = {}
+        self.draining = False
 
     @property
     def serving(self) -> bool:
-        return not any(c.critical and c.name in self.problems for c in self._checks)
+        return self._serving(self.problems)
 
-    async def update(self) -> None:
-        self.problems = {}
+    def _serving(self, problems: dict[str, str]) -> bool:
+        return not self.draining and not any(c.critical and c.name in problems for c in self._checks)
+
+    def check(self) -> tuple[bool, dict[str, str]]:
+        """Probe every component now: (would gRPC health say SERVING, the problems found)."""
+        problems = {}
         for check in self._checks:
             reason = check.probe()
             if reason is not None:
-                self.problems[check.name] = reason
+                problems[check.name] = reason
+        if self.draining:
+            problems["daemon"] = "shutting down"
+        return self._serving(problems), problems
+
+    async def update(self) -> None:
+        _, self.problems = self.check()
         status = SERVING if self.serving else NOT_SERVING
         for service in ("", *self._services):
             await self._servicer.set(service, status)
 
     async def shutdown(self) -> None:
+        self.draining = True
         await self._servicer.enter_graceful_shutdown()

@@ -29,7 +29,6 @@ from sidecar.telemetry import (
     DECISIONS_LOGGER,
     RolloutGauge,
     Telemetry,
-    record_evaluation,
     record_rollout_decision,
     record_route_decision,
 )
@@ -54,6 +53,7 @@ class DaemonTelemetry:
         self._telemetry = telemetry
         self._metrics = telemetry.metrics
         self._tracer = telemetry.tracer
+        self._events = telemetry.evaluation_events
         # Read by the metrics exporter thread; replaced entry by entry on the event loop.
         self._gauges: dict[str, RolloutGauge] = {}
         self._metrics.set_rollout_source(lambda: list(self._gauges.values()))
@@ -68,24 +68,24 @@ class DaemonTelemetry:
         now: float,
         started: float,
     ) -> None:
+        """Every evaluation, unknown flags and errors included: counters, duration sample, events."""
         variant = resolution.variant or ""
         reason = resolution.reason.value
         self._metrics.record_evaluation(resolution.flag_key, variant, reason, time.perf_counter() - started)
-        span = trace.get_current_span()
-        if span.is_recording():
-            set_id = resolution.metadata.get("flagSetId")
-            record_evaluation(
-                span,
-                flag_key=resolution.flag_key,
-                variant=resolution.variant,
-                reason=reason,
-                provider_name=PROVIDER_NAME,
-                context_id=context.get("targetingKey"),
-                set_id=set_id if isinstance(set_id, str) else None,
-                version=snapshot.revision,
-                error_type=resolution.error_code.value if resolution.error_code else None,
-                error_message=resolution.error_message,
-            )
+        set_id = resolution.metadata.get("flagSetId")
+        context_id = context.get("targetingKey")
+        self._events.record(
+            flag_key=resolution.flag_key,
+            variant=resolution.variant,
+            reason=reason,
+            value=resolution.value if resolution.error_code is None else None,
+            provider_name=PROVIDER_NAME,
+            context_id=context_id if isinstance(context_id, str) else None,
+            set_id=set_id if isinstance(set_id, str) else None,
+            version=snapshot.revision,
+            error_type=resolution.error_code.value if resolution.error_code else None,
+            error_message=resolution.error_message,
+        )
 
     def route(self, rollout_key: str, decision: RouteDecision, context_id: str | None) -> None:
         self._metrics.record_route(rollout_key, decision.version.value, decision.reason.value)

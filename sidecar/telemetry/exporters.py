@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from opentelemetry.sdk._logs.export import LogRecordExporter
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -39,33 +40,71 @@ class ExportHealth:
             return all(self._last.values())
 
 
+R = TypeVar("R")
+
+
+class _Guard:
+    """What every tracked exporter does around its inner one: note the outcome, refuse after abort."""
+
+    def __init__(self, signal: str, health: ExportHealth, stop: Callable[[], None]) -> None:
+        self._signal = signal
+        self._health = health
+        self._stop = stop
+        self.aborted = False
+
+    def run(self, export: Callable[[], R], success: R, failure: R) -> R:
+        if self.aborted:
+            return failure
+        try:
+            result = export()
+        except Exception:
+            _log.exception("%s export raised", self._signal)
+            result = failure
+        self._health.record(self._signal, result is success)
+        return result
+
+    def stop(self) -> None:
+        """Stop retries and close the connection now (shutdown, or its deadline passed)."""
+        if not self.aborted:
+            self.aborted = True
+            self._stop()
+
+
 class TrackedSpanExporter(SpanExporter):
     def __init__(self, inner: SpanExporter, health: ExportHealth) -> None:
         self._inner = inner
-        self._health = health
-        self._aborted = False
+        self._guard = _Guard("traces", health, inner.shutdown)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._aborted:
-            return SpanExportResult.FAILURE
-        try:
-            result = self._inner.export(spans)
-        except Exception:
-            _log.exception("span export raised")
-            result = SpanExportResult.FAILURE
-        self._health.record("traces", result is SpanExportResult.SUCCESS)
-        return result
+        return self._guard.run(
+            lambda: self._inner.export(spans), SpanExportResult.SUCCESS, SpanExportResult.FAILURE
+        )
 
     def abort(self) -> None:
-        """Stop retries and close the connection now (shutdown deadline passed)."""
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown()
+        self._guard.stop()
 
     def shutdown(self) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown()
+        self._guard.stop()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+class TrackedLogExporter(LogRecordExporter):
+    def __init__(self, inner: LogRecordExporter, health: ExportHealth) -> None:
+        self._inner = inner
+        self._guard = _Guard("logs", health, inner.shutdown)
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        return self._guard.run(
+            lambda: self._inner.export(batch), LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE
+        )
+
+    def abort(self) -> None:
+        self._guard.stop()
+
+    def shutdown(self) -> None:
+        self._guard.stop()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self._inner.force_flush(timeout_millis)
@@ -79,34 +118,26 @@ class TrackedMetricExporter(MetricExporter):
             preferred_aggregation=getattr(inner, "_preferred_aggregation", None),
         )
         self._inner = inner
-        self._health = health
-        self._aborted = False
+        self._guard = _Guard("metrics", health, lambda: inner.shutdown(timeout_millis=0))
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
-        if self._aborted:
-            return MetricExportResult.FAILURE
-        try:
-            result = self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
-        except Exception:
-            _log.exception("metric export raised")
-            result = MetricExportResult.FAILURE
-        self._health.record("metrics", result is MetricExportResult.SUCCESS)
-        return result
+        return self._guard.run(
+            lambda: self._inner.export(metrics_data, timeout_millis=timeout_millis, **kwargs),
+            MetricExportResult.SUCCESS,
+            MetricExportResult.FAILURE,
+        )
 
     def abort(self) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown(timeout_millis=0)
+        self._guard.stop()
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         return self._inner.force_flush(timeout_millis=timeout_millis)
 
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        if not self._aborted:
-            self._aborted = True
-            self._inner.shutdown(timeout_millis=timeout_millis, **kwargs)
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:  # noqa: ARG002
+        # The reader has exported its final collection by now; nothing is left to wait for.
+        self._guard.stop()
 
 
 def otlp_span_exporter(settings: TelemetrySettings) -> SpanExporter:

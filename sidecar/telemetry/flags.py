@@ -1,23 +1,24 @@
-"""Span events for flag evaluations, routing decisions and rollout decisions.
+"""The attributes of flag-evaluation events, and span events for routing and rollout decisions.
 
-``feature_flag.evaluation`` follows the OpenTelemetry semantic conventions for feature flags
-(semconv 1.3x, status Development/Release Candidate): event name ``feature_flag.evaluation`` with
-``feature_flag.key`` (required), ``feature_flag.result.variant``, ``feature_flag.result.reason``
-(lower-case: static, default, targeting_match, split, cached, disabled, unknown, stale, error),
+``feature_flag.evaluation`` follows the OpenTelemetry semantic conventions for feature flags (semconv
+1.3x-1.4x, status Release Candidate): ``feature_flag.key`` (required), ``feature_flag.result.variant``,
+``feature_flag.result.value`` (primitive values only: objects are left to the variant),
+``feature_flag.result.reason`` (lower-case: static, default, targeting_match, split, disabled, error),
 ``feature_flag.provider.name``, ``feature_flag.context.id``, ``feature_flag.set.id``,
-``feature_flag.version`` and ``error.type`` (conditionally required when the reason is ``error``,
-e.g. ``flag_not_found``, ``type_mismatch``, ``parse_error``, ``targeting_key_missing``,
-``invalid_context``, ``provider_not_ready``, ``general``). The conventions describe the record as an
-Event; in Python, events on the span that served the request are the supported form and keep the
-evaluation inside its trace.
+``feature_flag.version`` and, when the reason is ``error``, ``error.type`` (``flag_not_found``,
+``type_mismatch``, ``parse_error``, ``targeting_key_missing``, ``invalid_context``, ``general``) with
+``feature_flag.error.message``. The conventions record it as a log-based Event
+(:mod:`sidecar.telemetry.evaluation_events`); :func:`record_evaluation` puts the same attributes on the
+request's span for backends that only read span events.
 
-Every helper returns immediately when the span is not recording (unsampled, or no span at all), so
+Every span helper returns immediately when the span is not recording (unsampled, or no span at all), so
 the unsampled cost is one method call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
@@ -27,6 +28,7 @@ __all__ = [
     "FLAG_EVALUATION_EVENT",
     "ROLLOUT_DECISION_EVENT",
     "ROUTE_DECISION_EVENT",
+    "evaluation_attributes",
     "record_evaluation",
     "record_rollout_decision",
     "record_route_decision",
@@ -39,6 +41,7 @@ DEFAULT_PROVIDER_NAME = "rollout-sidecar"
 
 FEATURE_FLAG_KEY = "feature_flag.key"
 FEATURE_FLAG_RESULT_VARIANT = "feature_flag.result.variant"
+FEATURE_FLAG_RESULT_VALUE = "feature_flag.result.value"
 FEATURE_FLAG_RESULT_REASON = "feature_flag.result.reason"
 FEATURE_FLAG_PROVIDER_NAME = "feature_flag.provider.name"
 FEATURE_FLAG_CONTEXT_ID = "feature_flag.context.id"
@@ -48,27 +51,25 @@ FEATURE_FLAG_ERROR_MESSAGE = "feature_flag.error.message"
 ERROR_TYPE = "error.type"
 
 
-def record_evaluation(
-    span: Span,
+def evaluation_attributes(
     *,
     flag_key: str,
     variant: str | None,
     reason: str,
+    value: object = None,
     provider_name: str = DEFAULT_PROVIDER_NAME,
     context_id: str | None = None,
     set_id: str | None = None,
     version: str | int | None = None,
     error_type: str | None = None,
     error_message: str | None = None,
-) -> None:
-    """Add a ``feature_flag.evaluation`` event to ``span`` (no-op unless the span is recording).
+) -> dict[str, AttributeValue]:
+    """The attributes of one ``feature_flag.evaluation`` event.
 
     ``reason`` and ``error_type`` are lower-cased (``TARGETING_MATCH`` -> ``targeting_match``).
     ``version`` identifies the ruleset used (the sidecar's configuration revision). Beware that
     ``context_id`` (the targeting key) may be personal data; pass a pseudonymous id.
     """
-    if not span.is_recording():
-        return
     attrs: dict[str, AttributeValue] = {
         FEATURE_FLAG_KEY: flag_key,
         FEATURE_FLAG_RESULT_REASON: reason.lower(),
@@ -76,6 +77,8 @@ def record_evaluation(
     }
     if variant is not None:
         attrs[FEATURE_FLAG_RESULT_VARIANT] = variant
+    if isinstance(value, str | bool | int | float):
+        attrs[FEATURE_FLAG_RESULT_VALUE] = value
     if context_id is not None:
         attrs[FEATURE_FLAG_CONTEXT_ID] = context_id
     if set_id is not None:
@@ -86,7 +89,14 @@ def record_evaluation(
         attrs[ERROR_TYPE] = error_type.lower()
     if error_message is not None:
         attrs[FEATURE_FLAG_ERROR_MESSAGE] = error_message
-    span.add_event(FLAG_EVALUATION_EVENT, attrs)
+    return attrs
+
+
+def record_evaluation(span: Span, **fields: Any) -> None:
+    """Add a ``feature_flag.evaluation`` event to ``span`` (no-op unless the span is recording);
+    ``fields`` are :func:`evaluation_attributes`'s."""
+    if span.is_recording():
+        span.add_event(FLAG_EVALUATION_EVENT, evaluation_attributes(**fields))
 
 
 def record_route_decision(

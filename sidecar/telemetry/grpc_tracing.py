@@ -12,6 +12,9 @@
   The span status is ERROR for the codes the conventions call server errors (UNKNOWN,
   DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS); client errors such as
   NOT_FOUND leave it unset.
+* Every call's duration goes into ``rpc.server.call.duration`` (seconds, with ``rpc.system.name``,
+  ``rpc.method`` and ``rpc.response.status_code``), sampled or not, through a
+  :class:`~sidecar.telemetry.histograms.FastHistogram` cell cached per method and status code.
 * Cheap when unsampled: span names and attribute dicts are built once per method, the wrapped
   handler is cached per method, metadata is scanned without building a carrier unless a
   ``traceparent`` is present, and nothing else is computed for a non-recording span. With a
@@ -26,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
 import grpc
@@ -48,6 +52,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
+from sidecar.telemetry.histograms import FastHistogram, HistogramCell
 from sidecar.telemetry.sampling import SamplingShortcut
 
 __all__ = ["TracingInterceptor"]
@@ -77,6 +82,8 @@ _BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
 class _Method:
     name: str
     attributes: Mapping[str, AttributeValue]
+    # Duration cells by status code, filled on first use.
+    cells: dict[grpc.StatusCode, HistogramCell] = field(default_factory=dict)
 
 
 class _Remote(NamedTuple):
@@ -112,16 +119,6 @@ def _finish(span: Span, code: grpc.StatusCode, error: BaseException | None = Non
     span.end()
 
 
-def _finish_ok(span: Span, context: Any) -> None:
-    if span.is_recording():  # nothing to do for a non-recording span, not even end()
-        _finish(span, _status_code(_safe_code(context)))
-
-
-def _finish_exc(span: Span, exc: BaseException, context: Any) -> None:
-    if span.is_recording():
-        _finish(span, _code_after_exception(exc, context), None if _is_abort(exc) else exc)
-
-
 def _code_after_exception(exc: BaseException, context: Any) -> grpc.StatusCode:
     if isinstance(exc, asyncio.CancelledError):
         return grpc.StatusCode.CANCELLED
@@ -155,11 +152,13 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         *,
         propagator: TraceContextTextMapPropagator | None = None,
         sampling_shortcut: SamplingShortcut | None = None,
+        call_duration: FastHistogram | None = None,
     ) -> None:
         self._tracer = tracer
         self._propagator = propagator or TraceContextTextMapPropagator()
         self._shortcut = sampling_shortcut
-        self._passthrough = isinstance(tracer, trace.NoOpTracer)
+        self._durations = call_duration
+        self._passthrough = isinstance(tracer, trace.NoOpTracer) and call_duration is None
         self._methods: dict[str, _Method] = {}
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}  # type: ignore[type-arg]
 
@@ -214,7 +213,8 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return None
         return _Remote(trace_id, span_id, int(match.group(3), 16), state)
 
-    def _start(self, info: _Method, metadata: Any) -> tuple[Span, Context]:
+    def _start(self, info: _Method, metadata: Any) -> tuple[Span, Context, float]:
+        started = time.perf_counter()
         remote = self._remote(metadata)
         shortcut = self._shortcut
         if shortcut is not None:
@@ -225,7 +225,7 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             else:
                 dropped = shortcut.unsampled_span(remote)
             if dropped is not None:
-                return dropped, trace.set_span_in_context(dropped, _EMPTY_CONTEXT)
+                return dropped, trace.set_span_in_context(dropped, _EMPTY_CONTEXT), started
         if remote is None:
             parent_ctx = _EMPTY_CONTEXT
         else:
@@ -236,7 +236,32 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         )
         if shortcut is not None and remote is None:
             shortcut.ids.clear()
-        return span, trace.set_span_in_context(span, parent_ctx)
+        return span, trace.set_span_in_context(span, parent_ctx), started
+
+    def _finish_ok(self, info: _Method, span: Span, started: float, context: Any) -> None:
+        if span.is_recording() or self._durations is not None:
+            self._end(info, span, started, _status_code(_safe_code(context)), None)
+
+    def _finish_exc(
+        self, info: _Method, span: Span, started: float, context: Any, exc: BaseException
+    ) -> None:
+        if span.is_recording() or self._durations is not None:
+            self._end(
+                info, span, started, _code_after_exception(exc, context), None if _is_abort(exc) else exc
+            )
+
+    def _end(
+        self, info: _Method, span: Span, started: float, code: grpc.StatusCode, error: BaseException | None
+    ) -> None:
+        durations = self._durations
+        if durations is not None:
+            cell = info.cells.get(code)
+            if cell is None:
+                attributes = {**info.attributes, RPC_RESPONSE_STATUS_CODE: code.name}
+                cell = info.cells[code] = durations.cell(attributes)
+            cell.record(time.perf_counter() - started)
+        if span.is_recording():  # nothing to do for a non-recording span, not even end()
+            _finish(span, code, error)
 
     # -- handler wrapping --------------------------------------------------------------------------
 
@@ -258,48 +283,48 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def _wrap_unary(self, info: _Method, behavior: Callable[..., Any]) -> Callable[..., Any]:
         """Handlers that return one response (unary-unary and stream-unary)."""
-        start = self._start
+        start, finish_ok, finish_exc = self._start, self._finish_ok, self._finish_exc
 
         if inspect.iscoroutinefunction(behavior):
 
             async def async_unary(request: Any, context: Any) -> Any:
-                span, ctx = start(info, context.invocation_metadata())
+                span, ctx, started = start(info, context.invocation_metadata())
                 token = otel_context.attach(ctx)
                 try:
                     response = await behavior(request, context)
                 except BaseException as exc:
-                    _finish_exc(span, exc, context)
+                    finish_exc(info, span, started, context, exc)
                     raise
                 finally:
                     otel_context.detach(token)
-                _finish_ok(span, context)
+                finish_ok(info, span, started, context)
                 return response
 
             return async_unary
 
         def sync_unary(request: Any, context: Any) -> Any:
-            span, ctx = start(info, context.invocation_metadata())
+            span, ctx, started = start(info, context.invocation_metadata())
             token = otel_context.attach(ctx)
             try:
                 response = behavior(request, context)
             except BaseException as exc:
-                _finish_exc(span, exc, context)
+                finish_exc(info, span, started, context, exc)
                 raise
             finally:
                 otel_context.detach(token)
-            _finish_ok(span, context)
+            finish_ok(info, span, started, context)
             return response
 
         return sync_unary
 
     def _wrap_stream(self, info: _Method, behavior: Callable[..., Any]) -> Callable[..., Any]:
         """Handlers that stream responses (unary-stream and stream-stream)."""
-        start = self._start
+        start, finish_ok, finish_exc = self._start, self._finish_ok, self._finish_exc
 
         if inspect.isasyncgenfunction(behavior):
 
             async def async_gen(request: Any, context: Any) -> AsyncIterator[Any]:
-                span, ctx = start(info, context.invocation_metadata())
+                span, ctx, started = start(info, context.invocation_metadata())
                 try:
                     token = otel_context.attach(ctx)
                     try:
@@ -318,9 +343,9 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 except BaseException as exc:
                     if isinstance(exc, GeneratorExit):
                         exc = asyncio.CancelledError()
-                    _finish_exc(span, exc, context)
+                    finish_exc(info, span, started, context, exc)
                     raise
-                _finish_ok(span, context)
+                finish_ok(info, span, started, context)
 
             return async_gen
 
@@ -328,16 +353,17 @@ class TracingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             # grpc.aio also accepts a coroutine that streams with ``await context.write(...)``.
             return self._wrap_unary(info, behavior)
 
-        return _sync_stream(start, info, behavior)
+        return _sync_stream(self, info, behavior)
 
 
 def _sync_stream(
-    start: Callable[..., Any], info: _Method, behavior: Callable[..., Any]
+    interceptor: TracingInterceptor, info: _Method, behavior: Callable[..., Any]
 ) -> Callable[..., Any]:
     """A synchronous server's streaming handler, traced like the asyncio one."""
+    start, finish_ok, finish_exc = interceptor._start, interceptor._finish_ok, interceptor._finish_exc
 
     def sync_gen(request: Any, context: Any) -> Iterator[Any]:
-        span, ctx = start(info, context.invocation_metadata())
+        span, ctx, started = start(info, context.invocation_metadata())
         try:
             token = otel_context.attach(ctx)
             try:
@@ -356,8 +382,8 @@ def _sync_stream(
         except BaseException as exc:
             if isinstance(exc, GeneratorExit):
                 exc = asyncio.CancelledError()
-            _finish_exc(span, exc, context)
+            finish_exc(info, span, started, context, exc)
             raise
-        _finish_ok(span, context)
+        finish_ok(info, span, started, context)
 
     return cast(Callable[..., Any], sync_gen)

@@ -7,7 +7,8 @@ through *observable* counters at collection time: a request pays one nested dict
 integer increment. The exported data are ordinary monotonic cumulative sums, indistinguishable from
 a synchronous counter's. ``evaluation_duration`` must go through the SDK histogram, so it records one
 evaluation in ``evaluation_duration_sample_every`` (its distribution is unbiased, its ``count`` is
-not the evaluation count: use ``flag_evaluations`` for that). Outcome latency is recorded exactly.
+not the evaluation count: use ``flag_evaluations`` for that). Outcome durations are recorded exactly.
+Every duration is in seconds (the OpenTelemetry unit ``s``), whatever unit the caller reported it in.
 
 Attribute dictionaries are built once per distinct attribute set and cached. The number of cached
 sets is bounded (``max_attribute_sets`` per instrument); beyond it, measurements are folded into one
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.util.types import Attributes, AttributeValue
 
+from sidecar.telemetry.histograms import FastHistogram, FastHistograms
+
 __all__ = ["Metrics", "RolloutGauge"]
 
 _log = logging.getLogger(__name__)
@@ -38,12 +41,13 @@ FLAG_EVALUATIONS = "sidecar.flag.evaluations"
 EVALUATION_DURATION = "sidecar.flag.evaluation.duration"
 ROUTE_DECISIONS = "sidecar.route.decisions"
 OUTCOMES = "sidecar.rollout.outcomes"
-OUTCOME_LATENCY = "sidecar.rollout.outcome.latency"
+OUTCOME_DURATION = "sidecar.rollout.outcome.duration"
 ROLLOUT_PHASE = "sidecar.rollout.phase"
 ROLLOUT_V2_PERCENT = "sidecar.rollout.v2_percent"
 ROLLBACKS = "sidecar.rollout.rollbacks"
 CONFIG_RELOADS = "sidecar.config.reloads"
 CONFIG_REVISION = "sidecar.config.revision"
+RPC_SERVER_CALL_DURATION = "rpc.server.call.duration"
 PROCESS_MEMORY = "process.memory.usage"
 PROCESS_CPU_TIME = "process.cpu.time"
 
@@ -61,14 +65,21 @@ OVERFLOW: Mapping[str, AttributeValue] = {"otel.metric.overflow": True}
 
 OUTCOME_RESULTS = ("success", "error", "fallback")
 
-# Histogram bucket boundaries: evaluations take microseconds; outcomes are whole requests in ms.
+# Histogram bucket boundaries in seconds: evaluations take microseconds; outcomes are whole requests.
 EVALUATION_BUCKETS_S = (
     0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5,
     0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
 )  # fmt: skip
-LATENCY_BUCKETS_MS = (
-    0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0,
-    1_000.0, 2_500.0, 5_000.0, 10_000.0,
+OUTCOME_BUCKETS_S = (
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
+    1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+# Whole RPCs: tens of microseconds for a cached evaluation up to seconds for a slow admin call.
+RPC_BUCKETS_S = (
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 
 
@@ -167,6 +178,7 @@ class Metrics:
         evaluation_duration_sample_every: int = 16,
         max_attribute_sets: int = 10_000,
         enabled: bool = True,
+        histograms: FastHistograms | None = None,
     ) -> None:
         self._enabled = enabled
         self._sample_every = max(1, evaluation_duration_sample_every)
@@ -184,6 +196,15 @@ class Metrics:
 
         self._create_request_instruments(meter)
         self._create_state_instruments(meter)
+        # Recorded by the gRPC interceptor on every call, so it takes the cheap histogram path.
+        self.rpc_call_duration: FastHistogram | None = None
+        if histograms is not None and enabled:
+            self.rpc_call_duration = histograms.create(
+                RPC_SERVER_CALL_DURATION,
+                "s",
+                "Duration of incoming RPCs, by method and status code.",
+                RPC_BUCKETS_S,
+            )
 
     def _create_request_instruments(self, meter: Meter) -> None:
         """What every evaluation, route and outcome records."""
@@ -211,11 +232,11 @@ class Metrics:
             unit="{outcome}",
             description="Reported request outcomes by rollout, version and result (success|error|fallback).",
         )
-        self.outcome_latency = meter.create_histogram(
-            OUTCOME_LATENCY,
-            unit="ms",
-            description="Reported request latency by rollout and version.",
-            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS_MS,
+        self.outcome_duration = meter.create_histogram(
+            OUTCOME_DURATION,
+            unit="s",
+            description="Duration of the requests whose outcomes were reported, by rollout and version.",
+            explicit_bucket_boundaries_advisory=OUTCOME_BUCKETS_S,
         )
 
     def _create_state_instruments(self, meter: Meter) -> None:
@@ -241,7 +262,7 @@ class Metrics:
         self.config_revision = meter.create_observable_gauge(
             CONFIG_REVISION,
             callbacks=[self._observe_revision],
-            unit="1",
+            unit="{revision}",
             description="Revision number of the configuration being served.",
         )
         self.process_memory = meter.create_observable_up_down_counter(
@@ -289,7 +310,10 @@ class Metrics:
     def record_outcome(
         self, rollout: str, version: str, result: str, latency_ms: float | None = None
     ) -> None:
-        """One reported request outcome; ``result`` is success, error or fallback."""
+        """One reported request outcome; ``result`` is success, error or fallback.
+
+        ``latency_ms`` is what callers report (milliseconds); it is recorded in seconds.
+        """
         if not self._enabled:
             return
         try:
@@ -298,7 +322,8 @@ class Metrics:
             cell = self._outcomes.miss(rollout, version, result)
         cell.value += 1
         if latency_ms is not None:
-            self.outcome_latency.record(latency_ms, self._rollout_version_attrs.get(rollout, version))
+            attrs = self._rollout_version_attrs.get(rollout, version)
+            self.outcome_duration.record(latency_ms / 1000.0, attrs)
 
     # -- rare events -------------------------------------------------------------------------------
 

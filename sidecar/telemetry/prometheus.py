@@ -1,44 +1,54 @@
-"""A Prometheus scrape endpoint built on the SDK's pull ``MetricReader``; no extra dependency.
+"""Prometheus exposition of the SDK's metrics: a pull ``MetricReader`` and the conversion to families.
 
-``GET /metrics`` collects from the meter provider and renders the text exposition format 0.0.4:
-OpenTelemetry names with dots turned into underscores plus a unit suffix (``_seconds``,
-``_milliseconds``, ``_bytes``, ``_percent``), monotonic sums as ``counter`` with ``_total``,
-histograms as ``_bucket``/``_sum``/``_count``, and the resource as ``target_info``. It is served by
-``http.server`` on a daemon thread, so scrapes never run on (or wait for) the event loop.
+``scrape(accept)`` collects from the meter provider and renders with ``prometheus_client``'s encoders,
+picked from the scraper's ``Accept`` header: the text format 0.0.4 by default, OpenMetrics 1.0 for
+``application/openmetrics-text``. Names follow the OpenTelemetry-to-Prometheus compatibility rules: dots
+become underscores, the unit becomes a suffix (``s`` -> ``_seconds``, ``By`` -> ``_bytes``, ``%`` ->
+``_percent``; annotations such as ``{request}`` are dropped), monotonic sums are counters (``_total``
+samples, and in OpenMetrics a family name without it), histograms keep their explicit buckets, and the
+resource is ``target_info``. Every family has HELP and TYPE.
+
+Collection runs the SDK's callbacks and can take milliseconds; the HTTP side calls ``scrape`` off the
+event loop.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
-from collections.abc import Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import (
-    Gauge,
-    Histogram,
-    MetricReader,
-    MetricsData,
-    Sum,
-)
+from opentelemetry.sdk.metrics.export import Gauge, Histogram, MetricReader, MetricsData, Sum
+from opentelemetry.sdk.metrics.export import Metric as OtelMetric
 from opentelemetry.sdk.resources import Resource
+from prometheus_client import utils as prometheus_utils
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 
-__all__ = ["PrometheusServer", "PullMetricReader", "render"]
+__all__ = ["PullMetricReader", "families", "prometheus_name", "render"]
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_UNIT_SUFFIX = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "%": "percent", "1": "ratio"}
+# Go's float formatting, as Prometheus writes bucket bounds ("1e-05", "0.25", "+Inf").
+_go_float: Callable[[float], str] = prometheus_utils.floatToGoString
+_UNIT_SUFFIX = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "%": "percent"}
 _INVALID = re.compile(r"[^a-zA-Z0-9_:]")
+_REPEATED = re.compile(r"__+")
 
 
 class PullMetricReader(MetricReader):
-    """Collects on demand; ``scrape()`` returns the current cumulative data."""
+    """Collects on demand; ``scrape(accept)`` returns the rendered body and its content type."""
 
-    def __init__(self) -> None:
+    def __init__(self, resource: Resource | None = None) -> None:
         super().__init__()
         self._lock = threading.Lock()
         self._latest: MetricsData | None = None
+        self._resource = resource
 
     def _receive_metrics(
         self,
@@ -48,144 +58,116 @@ class PullMetricReader(MetricReader):
     ) -> None:
         self._latest = metrics_data
 
-    def scrape(self) -> MetricsData | None:
+    def collect_now(self) -> MetricsData | None:
         with self._lock:
             self._latest = None
             self.collect()
             return self._latest
 
+    def scrape(self, accept: str = "") -> tuple[bytes, str]:
+        return render(self.collect_now(), self._resource, accept)
+
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         pass
 
 
-def _name(name: str) -> str:
-    cleaned = _INVALID.sub("_", name)
+def _clean(name: str) -> str:
+    cleaned = _REPEATED.sub("_", _INVALID.sub("_", name))
     return f"_{cleaned}" if cleaned[:1].isdigit() else cleaned
 
 
-def _metric_name(name: str, unit: str | None) -> str:
-    base = _name(name)
-    suffix = _UNIT_SUFFIX.get(unit or "")
+def _unit(unit: str | None) -> str:
+    if not unit or unit.startswith("{") or unit == "1":  # annotations and dimensionless: no suffix
+        return ""
+    return _UNIT_SUFFIX.get(unit, _clean(unit))
+
+
+def prometheus_name(name: str, unit: str | None, counter: bool = False) -> str:
+    """The family name a scraper sees (counters without the ``_total`` their samples carry)."""
+    base = _clean(name)
+    if counter:
+        base = base.removesuffix("_total")
+    suffix = _unit(unit)
     if suffix and not base.endswith(f"_{suffix}"):
         base = f"{base}_{suffix}"
     return base
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def _labels(attrs: Mapping[str, Any] | None) -> dict[str, str]:
+    return {_clean(key): _text(value) for key, value in (attrs or {}).items()}
 
 
-def _labels(attrs: Mapping[str, Any] | None, extra: Iterable[tuple[str, str]] = ()) -> str:
-    parts = [f'{_name(k)}="{_escape(_value(v))}"' for k, v in (attrs or {}).items()]
-    parts.extend(f'{k}="{_escape(v)}"' for k, v in extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(_text(v) for v in value)
+    return str(value)
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple)):
-        return ",".join(_value(x) for x in v)
-    return str(v)
+def _family(metric: OtelMetric) -> Metric | None:
+    d, doc, unit = metric.data, metric.description or metric.name, _unit(metric.unit)
+    if isinstance(d, Sum) and d.is_monotonic:
+        counter = CounterMetricFamily(prometheus_name(metric.name, metric.unit, True), doc, unit=unit)
+        for p in d.data_points:
+            counter.add_sample(f"{counter.name}_total", _labels(p.attributes), p.value)
+        return counter
+    if isinstance(d, Sum | Gauge):
+        gauge = GaugeMetricFamily(prometheus_name(metric.name, metric.unit), doc, unit=unit)
+        for p in d.data_points:
+            gauge.add_sample(gauge.name, _labels(p.attributes), p.value)
+        return gauge
+    if isinstance(d, Histogram):
+        histogram = HistogramMetricFamily(prometheus_name(metric.name, metric.unit), doc, unit=unit)
+        name = histogram.name
+        for hp in d.data_points:
+            labels, cumulative = _labels(hp.attributes), 0
+            for bound, count in zip(hp.explicit_bounds, hp.bucket_counts, strict=False):
+                cumulative += count
+                histogram.add_sample(f"{name}_bucket", {**labels, "le": _go_float(bound)}, cumulative)
+            histogram.add_sample(f"{name}_bucket", {**labels, "le": "+Inf"}, hp.count)
+            histogram.add_sample(f"{name}_count", labels, hp.count)
+            histogram.add_sample(f"{name}_sum", labels, hp.sum)
+        return histogram
+    return None  # exponential histograms are not configured by the sidecar
 
 
-def _number(v: float) -> str:
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if math.isnan(v):
-        return "NaN"
-    return repr(float(v)) if isinstance(v, float) else str(v)
-
-
-def _histogram_lines(name: str, d: Histogram) -> Iterable[str]:
-    for hp in d.data_points:
-        cumulative = 0
-        for bound, count in zip(hp.explicit_bounds, hp.bucket_counts, strict=False):
-            cumulative += count
-            yield f"{name}_bucket{_labels(hp.attributes, [('le', _number(bound))])} {cumulative}"
-        yield f"{name}_bucket{_labels(hp.attributes, [('le', '+Inf')])} {hp.count}"
-        yield f"{name}_sum{_labels(hp.attributes)} {_number(hp.sum)}"
-        yield f"{name}_count{_labels(hp.attributes)} {hp.count}"
-
-
-def render(data: MetricsData | None, resource: Resource | None = None) -> str:
-    lines: list[str] = []
+def families(data: MetricsData | None, resource: Resource | None = None) -> list[Metric]:
+    """Prometheus families for ``data``; two OpenTelemetry metrics with one Prometheus name share it."""
+    out: dict[str, Metric] = {}
     if resource is not None and resource.attributes:
-        lines += ["# HELP target_info Target metadata", "# TYPE target_info gauge"]
-        lines.append(f"target_info{_labels(resource.attributes)} 1")
-    seen: set[str] = set()
+        info = InfoMetricFamily("target", "Target metadata")
+        info.add_metric([], _labels(resource.attributes))
+        out["target"] = info
+    for metric in _metrics(data):
+        family = _family(metric)
+        if family is None:
+            continue
+        existing = out.get(family.name)
+        if existing is None:
+            out[family.name] = family
+        elif existing.type == family.type:
+            existing.samples.extend(family.samples)
+    return list(out.values())
+
+
+def _metrics(data: MetricsData | None) -> Iterator[OtelMetric]:
     for rm in data.resource_metrics if data is not None else ():
         for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                name = _metric_name(metric.name, metric.unit)
-                d = metric.data
-                if isinstance(d, Sum):
-                    kind = "counter" if d.is_monotonic else "gauge"
-                    sample = f"{name}_total" if d.is_monotonic and not name.endswith("_total") else name
-                elif isinstance(d, Gauge):
-                    kind, sample = "gauge", name
-                elif isinstance(d, Histogram):
-                    kind, sample = "histogram", name
-                else:  # exponential histograms are not configured by the sidecar
-                    continue
-                if name not in seen:
-                    seen.add(name)
-                    lines.append(f"# HELP {name} {_escape(metric.description or metric.name)}")
-                    lines.append(f"# TYPE {name} {kind}")
-                if isinstance(d, Histogram):
-                    lines.extend(_histogram_lines(name, d))
-                else:
-                    lines.extend(f"{sample}{_labels(p.attributes)} {_number(p.value)}" for p in d.data_points)
-    return "\n".join(lines) + "\n"
+            yield from sm.metrics
 
 
-class PrometheusServer:
-    """``PrometheusServer.start("127.0.0.1:9464")``; add ``.reader`` to the MeterProvider."""
+class _Families:
+    """What prometheus_client's encoders take: something with ``collect()``."""
 
-    def __init__(
-        self, server: ThreadingHTTPServer, reader: PullMetricReader, resource: Resource | None
-    ) -> None:
-        self._server = server
-        self.reader = reader
-        self._resource = resource
-        self._thread = threading.Thread(target=server.serve_forever, name="sidecar-prometheus", daemon=True)
+    def __init__(self, items: Iterable[Metric]) -> None:
+        self._items = list(items)
 
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
+    def collect(self) -> list[Metric]:
+        return self._items
 
-    @classmethod
-    def start(cls, address: str, *, resource: Resource | None = None) -> PrometheusServer:
-        host, sep, port = address.rpartition(":")
-        if not sep:
-            raise ValueError(f"Prometheus address {address!r} is not host:port")
-        reader = PullMetricReader()
-        owner: list[PrometheusServer] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] not in ("/metrics", "/"):
-                    self.send_error(404)
-                    return
-                body = render(owner[0].reader.scrape(), owner[0]._resource).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
-        server.daemon_threads = True
-        instance = cls(server, reader, resource)
-        owner.append(instance)
-        instance._thread.start()
-        return instance
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+def render(data: MetricsData | None, resource: Resource | None = None, accept: str = "") -> tuple[bytes, str]:
+    """The body and content type for a scraper that sent ``accept``."""
+    encoder, content_type = choose_encoder(accept)
+    return encoder(_Families(families(data, resource))), content_type

@@ -26,6 +26,10 @@ SAMPLERS = (
 )
 PROTOCOLS: dict[str, int] = {"grpc": 4317, "http/protobuf": 4318}  # each with its default port
 TRACES_EXPORTERS = ("otlp", "none")
+LOGS_EXPORTERS = ("otlp", "none")
+# Where feature_flag.evaluation events go: log-based events (the current semantic conventions), events on
+# the request's span (what older backends read), both, or nowhere.
+EVALUATION_EVENT_MODES = ("log", "span", "both", "none")
 METRICS_EXPORTERS = ("otlp", "prometheus", "none")
 
 
@@ -46,12 +50,15 @@ class TelemetrySettings:
     # Push exporters: "otlp" or "none" for traces; any of "otlp", "prometheus", "none" for metrics.
     traces_exporter: Literal["otlp", "none"] = "otlp"
     metrics_exporters: tuple[str, ...] = ("otlp",)
+    # Log-based events (flag evaluations, alerts).
+    logs_exporter: Literal["otlp", "none"] = "otlp"
     otlp_protocol: Protocol = "grpc"
     # Base endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); for http/protobuf, /v1/traces and /v1/metrics are
     # appended. The per-signal endpoints are used verbatim. None: localhost on the protocol's port.
     otlp_endpoint: str | None = None
     otlp_traces_endpoint: str | None = None
     otlp_metrics_endpoint: str | None = None
+    otlp_logs_endpoint: str | None = None
     otlp_headers: tuple[tuple[str, str], ...] = ()
     otlp_timeout_s: float = 10.0
     # One of SAMPLERS. Roots are sampled at sampler_ratio; a caller's sampled flag is honoured.
@@ -62,10 +69,17 @@ class TelemetrySettings:
     span_schedule_delay_s: float = 5.0
     metrics_export_interval_s: float = 60.0
     metrics_export_timeout_s: float = 30.0
-    # "host:port" for a Prometheus text-format scrape endpoint (port 0 picks a free port).
+    # Keep a pull reader for scrapes (the management listener's /metrics).
+    metrics_pull: bool = False
+    # "host:port" of an extra listener serving /metrics (OTEL_METRICS_EXPORTER=prometheus); it implies a
+    # pull reader. The daemon opens it; this package only collects.
     prometheus_address: str | None = None
     # evaluation_duration is a histogram recorded for one evaluation in N (counts stay exact).
     evaluation_duration_sample_every: int = 16
+    # One of EVALUATION_EVENT_MODES; log events are kept for this share of evaluations (span events
+    # follow the trace sampler).
+    evaluation_events: str = "log"
+    evaluation_events_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -83,6 +97,12 @@ class TelemetrySettings:
             raise SettingsError("span queue and batch sizes must be positive")
         if self.metrics_export_interval_s <= 0:
             raise SettingsError("the metrics export interval must be positive")
+        if self.logs_exporter not in LOGS_EXPORTERS:
+            raise SettingsError(f"unsupported logs exporter {self.logs_exporter!r} (otlp or none)")
+        if self.evaluation_events not in EVALUATION_EVENT_MODES:
+            raise SettingsError(f"unknown evaluation events mode {self.evaluation_events!r}")
+        if not 0.0 <= self.evaluation_events_ratio <= 1.0:
+            raise SettingsError(f"evaluation events ratio {self.evaluation_events_ratio} is outside [0, 1]")
         if self.evaluation_duration_sample_every < 1:
             raise SettingsError("evaluation_duration_sample_every must be >= 1")
 
@@ -100,7 +120,11 @@ class TelemetrySettings:
         }[self.sampler]
 
     def signal_endpoint(self, signal: Literal["traces", "metrics", "logs"]) -> str:
-        specific = {"traces": self.otlp_traces_endpoint, "metrics": self.otlp_metrics_endpoint}.get(signal)
+        specific = {
+            "traces": self.otlp_traces_endpoint,
+            "metrics": self.otlp_metrics_endpoint,
+            "logs": self.otlp_logs_endpoint,
+        }[signal]
         if specific:
             return specific
         base = self.otlp_endpoint or f"http://localhost:{PROTOCOLS[self.otlp_protocol]}"

@@ -48,6 +48,8 @@ def daemon(config_dir: Path, state_dir: Path, receiver: OtlpReceiver) -> Iterato
         "parentbased_always_on",
         "--metrics-interval",
         "0.5",
+        "--evaluation-events",
+        "both",
         env={"OTEL_BSP_SCHEDULE_DELAY": "100"},
     ) as running:
         yield running
@@ -85,6 +87,12 @@ def test_known_calls_produce_known_spans_events_and_metrics(daemon: Daemon, rece
     assert event["feature_flag.context.id"] == "u1"
     assert event["feature_flag.set.id"] == "shop"
     assert str(event["feature_flag.version"]) == "1"
+    assert event["feature_flag.result.value"] is True
+    # The same evaluation as a log-based event (the current conventions), inside the request's trace.
+    logged = receiver.wait_for_event("feature_flag.evaluation", lambda e: e["feature_flag.key"] == "switch")
+    assert {k: v for k, v in logged.items() if not k.startswith("event.")} == event
+    assert logged["event.trace_id"] == CALLER_TRACE_ID
+    assert logged["event.severity"] == "INFO"
 
     route_span = receiver.wait_for_span("sidecar.v1.RoutingService/Route")
     route_event = receiver.events(route_span, "rollout.route")[0]
@@ -106,8 +114,55 @@ def test_known_calls_produce_known_spans_events_and_metrics(daemon: Daemon, rece
         "sidecar.rollout.outcomes", {"rollout.result": "error"}, lambda value: value == 1
     )
     receiver.wait_for_metric("sidecar.config.revision", {}, lambda value: value >= 1)
+    receiver.wait_for_metric(
+        "rpc.server.call.duration",
+        {
+            "rpc.system.name": "grpc",
+            "rpc.method": "sidecar.v1.EvaluationService/Evaluate",
+            "rpc.response.status_code": "OK",
+        },
+        lambda value: value.count == 3,
+    )
+    receiver.wait_for_metric(
+        "rpc.server.call.duration",
+        {"rpc.method": "sidecar.v1.RoutingService/ReportOutcomes"},
+        lambda value: value.count == 1,
+    )
+    duration = receiver.wait_for_metric(
+        "sidecar.rollout.outcome.duration", {"rollout.name": "svc"}, lambda value: value.count == 4
+    )
+    assert duration.sum == pytest.approx(0.04)  # 4 x 10 ms, in seconds
     receiver.wait_for_metric("sidecar.rollout.v2_percent", {}, lambda value: value == 50)
     assert receiver.resource_attributes()["service.name"] == "rollout-sidecar"
+
+
+def test_unknown_flags_leave_an_event_and_a_count(daemon: Daemon, receiver: OtlpReceiver) -> None:
+    with pytest.raises(grpc.RpcError) as failed:
+        daemon.evaluation().Evaluate(
+            evaluation_pb2.EvaluateRequest(
+                flag_key="no-such-flag", context=to_struct({"targetingKey": "u9"})
+            ),
+            timeout=5,
+        )
+    assert failed.value.code() == grpc.StatusCode.NOT_FOUND
+    event = receiver.wait_for_event(
+        "feature_flag.evaluation", lambda e: e["feature_flag.key"] == "no-such-flag"
+    )
+    assert event["error.type"] == "flag_not_found"
+    assert event["feature_flag.result.reason"] == "error"
+    assert event["feature_flag.context.id"] == "u9"
+    assert "feature_flag.error.message" in event
+    assert event["event.severity"] == "WARN"
+    receiver.wait_for_metric(
+        "sidecar.flag.evaluations",
+        {"feature_flag.key": "no-such-flag", "feature_flag.result.reason": "error"},
+        lambda value: value == 1,
+    )
+    receiver.wait_for_metric(
+        "rpc.server.call.duration",
+        {"rpc.method": "sidecar.v1.EvaluationService/Evaluate", "rpc.response.status_code": "NOT_FOUND"},
+        lambda value: value.count == 1,
+    )
 
 
 def test_error_evaluations_carry_error_type(daemon: Daemon, receiver: OtlpReceiver, config_dir: Path) -> None:
@@ -133,7 +188,7 @@ def test_error_evaluations_carry_error_type(daemon: Daemon, receiver: OtlpReceiv
         "sidecar.v1.EvaluationService/Evaluate",
         predicate=lambda s: any(
             e.name == "feature_flag.evaluation"
-            and "error.type" in receiver.events(s, "feature_flag.evaluation")[0]
+            and receiver.events(s, "feature_flag.evaluation")[0].get("error.type") == "general"
             for e in s.events
         ),
     )

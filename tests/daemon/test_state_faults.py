@@ -32,7 +32,15 @@ def stored_keys(daemon: Daemon) -> set[str]:
 def serve(config_dir: Path, state_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """Run ``sidecar serve`` expecting it to refuse to start."""
     command = [sys.executable, "-m", "sidecar.cli.main", "serve", "--config-dir", str(config_dir)]
-    command += ["--state-dir", str(state_dir), "--listen", "127.0.0.1:0", *extra]
+    command += [
+        "--state-dir",
+        str(state_dir),
+        "--listen",
+        "127.0.0.1:0",
+        "--management-listen",
+        "127.0.0.1:0",
+    ]
+    command += extra
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -67,7 +67,8 @@ def test_dockerfile_contract() -> None:
     assert 'ENTRYPOINT ["sidecar", "serve"]' in text
     assert "HEALTHCHECK" in text
     assert '["sidecar", "health"]' in text
-    assert "EXPOSE 8013" in text
+    assert "EXPOSE 8013 8014" in text
+    assert '"0.0.0.0:8014"' in text  # probes and scrapers reach the management listener
     assert '"0.0.0.0:8013"' in text
     assert 'VOLUME ["/etc/rollout-sidecar", "/var/lib/rollout-sidecar"]' in text
     users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]

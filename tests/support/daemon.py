@@ -72,6 +72,7 @@ class Daemon:
         # Bound ports from the latest ready report (0 until first started).
         self.port = 0
         self.sync_port = 0
+        self.management_address = ""  # HOST:PORT of the management HTTP listener (a new port each start)
         self.sync_listen = sync_listen  # also listen for peer sync on 127.0.0.1
         # Called when a restart could not have its previous ports back (whoever knows them must learn anew).
         self.on_moved = on_moved
@@ -96,6 +97,12 @@ class Daemon:
         if not self.sync_port:
             raise AssertionError("the daemon has not reported its sync port yet: start it first")
         return f"127.0.0.1:{self.sync_port}"
+
+    @property
+    def management_url(self) -> str:
+        if not self.management_address:
+            raise AssertionError("the daemon reported no management listener")
+        return f"http://{self.management_address}"
 
     @property
     def unix_target(self) -> str:
@@ -133,6 +140,8 @@ class Daemon:
             "--listen",
             f"127.0.0.1:{port}",
             *sync,
+            "--management-listen",
+            "127.0.0.1:0",
             "--ready-file",
             str(self.ready_path),
             "--log-level",
@@ -162,6 +171,7 @@ class Daemon:
             raise AssertionError(f"daemon exited with {process.returncode}:\n{self.log()}")
         self.port = int(next(t for t in report["grpc"] if not t.startswith("unix:")).rpartition(":")[2])
         self.sync_port = int(report["sync"].rpartition(":")[2]) if report.get("sync") else 0
+        self.management_address = report.get("management") or ""
         return True
 
     def _health(self) -> int | None:

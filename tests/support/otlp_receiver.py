@@ -217,6 +217,35 @@ class OtlpReceiver:
     def span_id(span: Span) -> str:
         return span.span_id.hex()
 
+    # -- logs --------------------------------------------------------------------------------------
+
+    def events_named(self, event_name: str) -> list[dict[str, Any]]:
+        """Log-based events with that EventName: their attributes, plus ``event.severity`` and, when
+        emitted inside a span, ``event.trace_id``/``event.span_id`` (hex)."""
+        with self._cond:
+            requests = list(self.log_requests)
+        out = []
+        for request in requests:
+            for resource in request.resource_logs:
+                for scope in resource.scope_logs:
+                    for record in scope.log_records:
+                        if record.event_name != event_name:
+                            continue
+                        event = {**attributes(record.attributes), "event.severity": record.severity_text}
+                        if record.trace_id:
+                            event["event.trace_id"] = record.trace_id.hex()
+                            event["event.span_id"] = record.span_id.hex()
+                        out.append(event)
+        return out
+
+    def wait_for_event(
+        self, event_name: str, predicate: Callable[[dict[str, Any]], bool] = bool, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        def find() -> dict[str, Any] | None:
+            return next((e for e in self.events_named(event_name) if predicate(e)), None)
+
+        return self.wait_until(find, timeout, f"event {event_name!r}")
+
     # -- metrics -----------------------------------------------------------------------------------
 
     def metrics_named(self, name: str) -> list[Metric]:

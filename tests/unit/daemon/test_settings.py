@@ -55,6 +55,12 @@ BAD = [
     Bad("--otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://a b"),
     Bad("--no-telemetry", "OTEL_SDK_DISABLED", "perhaps"),
     Bad("--prometheus-listen", None, "nowhere"),
+    Bad("--management-listen", "SIDECAR_MANAGEMENT_LISTEN", "nowhere"),
+    Bad("--management-listen", "SIDECAR_MANAGEMENT_LISTEN", "127.0.0.1:70000"),
+    Bad("--evaluation-events", "SIDECAR_EVALUATION_EVENTS", "carrier-pigeon"),
+    Bad("--evaluation-events-ratio", "SIDECAR_EVALUATION_EVENTS_RATIO", "1.5"),
+    Bad("--evaluation-events-ratio", "SIDECAR_EVALUATION_EVENTS_RATIO", "most"),
+    Bad(None, "OTEL_LOGS_EXPORTER", "syslog"),
     Bad(None, "OTEL_BSP_MAX_QUEUE_SIZE", "-1"),
     Bad(None, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"),
     Bad(None, "OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
@@ -221,6 +227,22 @@ def test_port_zero_and_the_ready_file(tmp_path: Path) -> None:
     settings = serve_settings(args, environ)
     assert settings.listen == (ListenAddress(host="127.0.0.1", port=0),)
     assert settings.ready_file == tmp_path / "ready.json"
+
+
+def test_management_listener_and_evaluation_events(tmp_path: Path) -> None:
+    defaults = serve_settings(serve(["--config-dir", str(tmp_path)]), {})
+    assert defaults.management_listen == "127.0.0.1:8014"  # flagd's management port
+    assert defaults.telemetry.metrics_pull  # /metrics is served, so a pull reader is kept
+    assert (defaults.telemetry.evaluation_events, defaults.telemetry.evaluation_events_ratio) == ("log", 1.0)
+    environ = {"SIDECAR_MANAGEMENT_LISTEN": "off", "SIDECAR_EVALUATION_EVENTS_RATIO": "0.25"}
+    off = serve_settings(serve(["--config-dir", str(tmp_path), "--evaluation-events", "BOTH"]), environ)
+    assert off.management_listen is None
+    assert not off.telemetry.metrics_pull
+    assert (off.telemetry.evaluation_events, off.telemetry.evaluation_events_ratio) == ("both", 0.25)
+    flagged = serve_settings(
+        serve(["--config-dir", str(tmp_path), "--management-listen", "[::1]:0"]), environ
+    )
+    assert flagged.management_listen == "[::1]:0"
 
 
 def test_systemd_directories_are_the_defaults(tmp_path: Path) -> None:

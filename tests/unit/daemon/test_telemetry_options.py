@@ -22,7 +22,7 @@ def settings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> TelemetryS
 
 def test_defaults_push_nothing_until_a_collector_is_named() -> None:
     s = settings({})
-    assert s == TelemetrySettings(traces_exporter="none", metrics_exporters=("none",))
+    assert s == TelemetrySettings(traces_exporter="none", metrics_exporters=("none",), logs_exporter="none")
     assert s.enabled
     assert s.service_name == "rollout-sidecar"
     assert s.signal_endpoint("traces") == "http://localhost:4317"

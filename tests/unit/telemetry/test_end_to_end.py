@@ -116,7 +116,7 @@ async def _exercise(telemetry: Telemetry, traceparent: str) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        server = grpc.aio.server(pool, interceptors=[TracingInterceptor(telemetry.tracer)])
+        server = grpc.aio.server(pool, interceptors=[telemetry.server_interceptor()])
         server.add_generic_rpc_handlers((_handlers(telemetry),))
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
@@ -265,9 +265,16 @@ def test_server_spans_events_metrics_and_logs(telemetry: Telemetry, otlp_receive
     assert (
         otlp_receiver.metric_value("sidecar.rollout.outcomes", {**outcome, "rollout.result": "fallback"}) == 1
     )
-    latency = otlp_receiver.metric_value("sidecar.rollout.outcome.latency", outcome)
+    latency = otlp_receiver.metric_value("sidecar.rollout.outcome.duration", outcome)
     assert latency.count == 3
-    assert latency.sum == pytest.approx(292.0)
+    assert latency.sum == pytest.approx(0.292)  # reported in ms, recorded in seconds
+    calls = {"rpc.system.name": "grpc", "rpc.method": f"{SERVICE}/Evaluate", "rpc.response.status_code": "OK"}
+    call_duration = otlp_receiver.metric_value("rpc.server.call.duration", calls)
+    assert call_duration.count == 4  # every call, sampled or not
+    assert 0 < call_duration.sum < 10
+    for method, code in (("Missing", "NOT_FOUND"), ("Broken", "UNKNOWN")):
+        failed = {"rpc.method": f"{SERVICE}/{method}", "rpc.response.status_code": code}
+        assert otlp_receiver.metric_value("rpc.server.call.duration", failed).count == 1
     assert otlp_receiver.metric_value("sidecar.rollout.phase", {"rollout.name": "checkout"}) == 2
     assert otlp_receiver.metric_value("sidecar.rollout.v2_percent", {"rollout.name": "checkout"}) == 25.0
     assert otlp_receiver.metric_value("sidecar.config.revision") == 7

@@ -107,8 +107,8 @@ def test_routes_outcomes_gauges_and_rare_events(reader: InMemoryMetricReader) ->
     assert _value(points["sidecar.route.decisions"], **{"rollout.reason": "sticky"}).value == 1
     outcomes = points["sidecar.rollout.outcomes"]
     assert _value(outcomes, **{"rollout.result": "error"}).value == 1
-    latency = _value(points["sidecar.rollout.outcome.latency"], **{"rollout.version": "v2"})
-    assert (latency.count, latency.sum) == (2, 50.0)
+    latency = _value(points["sidecar.rollout.outcome.duration"], **{"rollout.version": "v2"})
+    assert (latency.count, latency.sum) == (2, pytest.approx(0.05))  # ms in, seconds out
     assert _value(points["sidecar.rollout.phase"], **{"rollout.name": "search"}).value == 3
     assert _value(points["sidecar.rollout.v2_percent"], **{"rollout.name": "checkout"}).value == 10.0
     assert _value(points["sidecar.rollout.rollbacks"], **{"rollout.reason": "latency"}).value == 1
@@ -145,5 +145,5 @@ def test_disabled_metrics_record_nothing(reader: InMemoryMetricReader) -> None:
     m.record_config_reload(True)
     points = _points(reader)
     assert points.get("sidecar.flag.evaluations", []) == []
-    assert points.get("sidecar.rollout.outcome.latency", []) == []
+    assert points.get("sidecar.rollout.outcome.duration", []) == []
     provider.shutdown()

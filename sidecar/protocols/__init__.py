@@ -1,0 +1,1 @@
+"""Protocols the daemon speaks besides gRPC, on its management HTTP listener."""
