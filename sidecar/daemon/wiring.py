@@ -98,23 +98,12 @@ class Graph:
 def build(settings: Settings, clock: Clock) -> Graph:
     """Every part of the daemon, connected but not started."""
     started_at = time.monotonic()
-    state_lock, set_aside = open_state(settings.state_dir, start_empty=settings.start_empty)
-    if set_aside is not None:
-        log.warning("state was missing or damaged; set aside as %s, starting empty", set_aside)
-    database = StateDatabase(settings.state_dir / DATABASE)
-    mark_in_use(settings.state_dir)
+    state_lock, database = _open_database(settings)
     node_id = database.node_id(settings.node_id)
     hlc = HybridLogicalClock(node_id, clock)
     context = {"environment": settings.environment, **settings.static_context}
     store = ConfigStore(settings.config_dir, database, hlc, clock, context)
-    telemetry = setup_telemetry(
-        settings.telemetry,
-        {
-            "service.instance.id": node_id,
-            "deployment.environment.name": settings.environment,
-            "service.version": sidecar.__version__,
-        },
-    )
+    telemetry = _telemetry(settings, node_id)
     observability = DaemonTelemetry(telemetry)
     store.add_reload_listener(observability.config_reload)
     rollouts = RolloutRuntime(
@@ -167,6 +156,25 @@ def build(settings: Settings, clock: Clock) -> Graph:
         health=health,
         management=_management(settings, telemetry, health),
     )
+
+
+def _open_database(settings: Settings) -> tuple[StateLock, StateDatabase]:
+    """Lock the state directory, refuse damaged state (unless told to start empty), open the database."""
+    state_lock, set_aside = open_state(settings.state_dir, start_empty=settings.start_empty)
+    if set_aside is not None:
+        log.warning("state was missing or damaged; set aside as %s, starting empty", set_aside)
+    database = StateDatabase(settings.state_dir / DATABASE)
+    mark_in_use(settings.state_dir)
+    return state_lock, database
+
+
+def _telemetry(settings: Settings, node_id: str) -> Telemetry:
+    resource = {
+        "service.instance.id": node_id,
+        "deployment.environment.name": settings.environment,
+        "service.version": sidecar.__version__,
+    }
+    return setup_telemetry(settings.telemetry, resource)
 
 
 def _management(settings: Settings, telemetry: Telemetry, health: HealthReporter) -> ManagementServer | None:
