@@ -54,6 +54,18 @@ class UnavailableError(SidecarError):
     code = ErrorCode.UNAVAILABLE
 
 
+class StorageError(SidecarError):
+    """The state database refused a write (disk full, read-only, I/O error); nothing of it was applied."""
+
+
+class StorageFullError(StorageError, ResourceExhaustedError):
+    pass
+
+
+class StorageUnavailableError(StorageError, UnavailableError):
+    pass
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
     """One thing wrong with a configuration source, located for a human."""

@@ -47,6 +47,9 @@ class Checks:
     def database_problem(self) -> str | None:
         return None if self._database.healthy() else "state database is not answering"
 
+    def storage_problem(self) -> str | None:
+        return self._database.storage.problem
+
     def policy_problem(self) -> str | None:
         last = self._rollouts.last_tick_at
         if last is None or self._clock.now() - last <= STALLED_TICKS * self._tick_seconds:

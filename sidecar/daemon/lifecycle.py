@@ -100,6 +100,7 @@ class Lifecycle:
         g = self.graph
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+            await asyncio.to_thread(g.database.probe_storage)  # clears the storage problem once writes work
             await g.health.update()
             self.notifier.status(g.checks.status_line(g.health))
             if g.sync is not None:

@@ -100,6 +100,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2}
+_SIZE_UNITS |= {"mib": 1024**2, "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+MIN_SIZE = 64 * 1024
+
+
+def size(text: str) -> int:
+    """Bytes, with an optional binary unit: ``65536``, ``512KiB``, ``64MiB``, ``2GiB`` (kB, MB, GB alike)."""
+    expected = "a size of at least 64KiB, such as 64MiB or 2GiB"
+    stripped = text.strip().lower()
+    number = stripped.rstrip("kmgib")
+    unit = stripped[len(number) :]
+    if unit not in _SIZE_UNITS:
+        raise Rejected(expected)
+    value = _number(number.strip(), expected) * _SIZE_UNITS[unit]
+    if value < MIN_SIZE:
+        raise Rejected(expected)
+    return int(value)
+
+
 def ratio(text: str) -> float:
     expected = "a number from 0 to 1"
     value = _number(text, expected)

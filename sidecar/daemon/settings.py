@@ -94,11 +94,19 @@ START_EMPTY = Option(
     "instead of refusing to start",
     switch=True,
 )
+STATE_MAX_SIZE = Option(
+    "--state-max-size",
+    "SIDECAR_STATE_MAX_SIZE",
+    "largest the state database may grow, e.g. 512MiB or 2GiB; writes past it are refused as on a full "
+    "disk (default: no limit but the disk)",
+    "SIZE",
+)
 
 SERVE_OPTIONS = (
     CONFIG_DIR,
     STATE_DIR,
     START_EMPTY,
+    STATE_MAX_SIZE,
     LISTEN,
     MANAGEMENT_LISTEN,
     READY_FILE,
@@ -133,6 +141,8 @@ class Settings:
     listen: tuple[ListenAddress, ...]
     # Damaged or lost state stops the daemon unless the operator chose to start empty (the files are kept).
     start_empty: bool = False
+    # Bytes the state database may take; None: as much as its disk has.
+    state_max_size: int | None = None
     environment: str = "development"
     node_id: str | None = None
     admin_token_file: Path | None = None
@@ -206,6 +216,7 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         state_dir=read.get(STATE_DIR, p.path, _systemd_dir(environ, "STATE_DIRECTORY", DEFAULT_STATE_DIR)),
         listen=listen,
         start_empty=read.get(START_EMPTY, p.boolean, False),
+        state_max_size=read.get(STATE_MAX_SIZE, p.size),
         environment=read.get(ENVIRONMENT, p.text, "development"),
         node_id=read.get(NODE_ID, p.text),
         admin_token_file=read.get(ADMIN_TOKEN_FILE, p.path),

@@ -163,7 +163,7 @@ def _open_database(settings: Settings) -> tuple[StateLock, StateDatabase]:
     state_lock, set_aside = open_state(settings.state_dir, start_empty=settings.start_empty)
     if set_aside is not None:
         log.warning("state was missing or damaged; set aside as %s, starting empty", set_aside)
-    database = StateDatabase(settings.state_dir / DATABASE)
+    database = StateDatabase(settings.state_dir / DATABASE, settings.state_max_size)
     mark_in_use(settings.state_dir)
     return state_lock, database
 
@@ -191,6 +191,7 @@ def _components(
     components = [
         ComponentCheck("config", checks.config_problem),
         ComponentCheck("database", checks.database_problem),
+        ComponentCheck("storage", checks.storage_problem),
         ComponentCheck("config-reload", checks.reload_problem, critical=False),
         ComponentCheck("policy-loop", checks.policy_problem),
         ComponentCheck("telemetry-exporter", observability.exporter_problem, critical=False),

@@ -37,7 +37,7 @@ from sidecar.alerts.model import (
     AlertRule,
 )
 from sidecar.clock import Clock
-from sidecar.errors import NotFoundError
+from sidecar.errors import NotFoundError, StorageError
 from sidecar.hlc import HybridLogicalClock
 from sidecar.runtime.alert_metrics import AlertMetrics, rss_mb
 from sidecar.runtime.alert_publish import WATCH_QUEUE, AlertObserver, AlertPublisher
@@ -184,10 +184,19 @@ class AlertRuntime:
         self._critical = critical
 
     async def _flush(self) -> None:
-        alerts, audits, acks = list(self._dirty.values()), self._audits, list(self._new_acks.values())
+        dirty, audits, new_acks = self._dirty, self._audits, self._new_acks
         self._dirty, self._audits, self._new_acks = {}, [], {}
+        alerts, acks = list(dirty.values()), list(new_acks.values())
         if alerts or audits or acks:
-            await asyncio.to_thread(self._store.save, alerts, audits, acks)
+            try:
+                await asyncio.to_thread(self._store.save, alerts, audits, acks)
+            except StorageError:
+                # Firing and resolving happened (the engine saw the metric); they are held and written
+                # with the next write. Changes made meanwhile are newer and win.
+                self._dirty = dirty | self._dirty
+                self._audits = audits + self._audits
+                self._new_acks = new_acks | self._new_acks
+                raise
         if acks:
             for listener in self._ack_listeners:
                 listener([ack for ack, _ in acks])
@@ -267,15 +276,33 @@ class AlertRuntime:
             if alert is None:
                 raise NotFoundError(f"alert {alert_id!r} does not exist")
             if alert.ack_by is None:
-                now = self._clock.now()
-                taken = replace(alert, ack_by=actor, ack_at=now, ack_note=note)
-                event = self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, taken, now))
-                self._audits.append(AuditDraft(now, actor, "alert.acknowledged", f"alert/{alert_id}", note))
-                self._new_acks[alert_id] = (acknowledgement_of(event.alert, event.alert.version), alert_id)
-                self._publish(event, None)
-                alert = event.alert
+                return await self._take(alert, actor, note)
             await self._commit.durable()
             return alert
+
+    async def _take(self, alert: Alert, actor: str, note: str) -> Alert:
+        """Acknowledge, then tell watchers once it is stored; a refused write is undone in memory."""
+        now = self._clock.now()
+        taken = replace(alert, ack_by=actor, ack_at=now, ack_note=note)
+        event = self._stamp(AlertEvent(AlertEventKind.ACKNOWLEDGED, taken, now))
+        audit = AuditDraft(now, actor, "alert.acknowledged", f"alert/{alert.id}", note)
+        ack = (acknowledgement_of(event.alert, event.alert.version), alert.id)
+        self._dirty[alert.id], self._new_acks[alert.id] = event.alert, ack
+        self._audits.append(audit)
+        try:
+            await self._commit.durable()
+        except StorageError:
+            state = self._states.get(alert.key)
+            if state is not None and state.alert is event.alert:
+                self._states[alert.key] = replace(state, alert=alert)
+            if self._dirty.get(alert.id) is event.alert:
+                del self._dirty[alert.id]
+            if self._new_acks.get(alert.id) is ack:
+                del self._new_acks[alert.id]
+            self._audits = [a for a in self._audits if a is not audit]
+            raise
+        self._publisher.publish(event, None)
+        return event.alert
 
     def _find(self, alert_id: str) -> Alert | None:
         """An alert held in memory: firing, or changed but not yet written."""

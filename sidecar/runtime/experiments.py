@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sidecar.clock import Clock
-from sidecar.errors import NotFoundError
+from sidecar.errors import NotFoundError, StorageError
 from sidecar.evaluation.model import Reason, Resolution
 from sidecar.experiments.config import ExperimentConfig
 from sidecar.experiments.feedback_text import classify
@@ -211,7 +211,15 @@ class ExperimentRuntime:
         unit_sums, self._unit_sums = self._unit_sums, {}
         feedback, self._feedback = self._feedback, []
         if exposures or unit_sums or feedback:
-            await asyncio.to_thread(self._write, exposures, unit_sums, feedback)
+            try:
+                await asyncio.to_thread(self._write, exposures, unit_sums, feedback)
+            except StorageError:
+                # Exposures come from evaluations nobody waits for: they wait (within the buffer's bound)
+                # for the next write. Metric events and feedback fail their callers, who may send them again.
+                kept = exposures + self._exposures
+                self.dropped_exposures += max(0, len(kept) - MAX_BUFFERED_EXPOSURES)
+                self._exposures = kept[:MAX_BUFFERED_EXPOSURES]
+                raise
 
     def _write(
         self,

@@ -3,6 +3,8 @@
 Callers change in-memory state on the event loop, then ``await durable()``. A single writer task collects
 everything changed so far and writes it in one transaction; every caller that registered before the
 collection is released when that write commits. One fsync thus acknowledges a whole burst of reports.
+A failed write fails its callers; when the flush also undid the changes made while it ran
+(``failure_undoes_later``), the callers waiting for the next write fail with it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from sidecar.errors import StorageError
 from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
 class GroupCommit:
-    def __init__(self, flush: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, flush: Callable[[], Awaitable[None]], *, failure_undoes_later: bool = False) -> None:
         # ``flush`` must take its snapshot of pending changes before its first await.
         self._flush = flush
+        self._failure_undoes_later = failure_undoes_later
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -53,7 +57,10 @@ class GroupCommit:
         try:
             await self._flush()
         except Exception as exc:
-            log.exception("durable write failed")
+            if not isinstance(exc, StorageError):  # the database logs a refused write itself, once
+                log.exception("durable write failed")
+            if self._failure_undoes_later:
+                waiters, self._waiters = waiters + self._waiters, []
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)

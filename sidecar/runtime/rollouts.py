@@ -76,7 +76,8 @@ class RolloutRuntime:
         self._definitions: dict[str, RolloutDefinition] = {}
         self._critical_alerts: dict[str, str] = {}
         self._writes = PendingWrites(store, self._states, self._windows)
-        self._commit = GroupCommit(self._writes.flush)
+        # A failed write undoes every change not yet durable, so everyone waiting for the next one fails too.
+        self._commit = GroupCommit(self._writes.flush, failure_undoes_later=True)
         self._task: asyncio.Task[None] | None = None
         self.last_tick_at: float | None = None
 
@@ -136,11 +137,10 @@ class RolloutRuntime:
         for rollout_key, run in steps.runs(outcomes):
             definition = rollouts[rollout_key]
             state = self._states.get(rollout_key) or self._adopt(definition, now)
-            window = self._windows.setdefault(rollout_key, {})
+            window = self._windows.get(rollout_key, {})
             recorded = steps.record(definition, state, window, run, now, self._bucket_seconds)
             for key, counts in recorded.buckets.items():
-                window[key] = counts
-                self._writes.bucket(rollout_key, key)
+                self._writes.set_bucket(rollout_key, key, counts)
             self._apply(recorded.state, *recorded.events)
             accepted, stale = accepted + recorded.accepted, stale + recorded.stale
         await self._commit.durable()
@@ -190,9 +190,8 @@ class RolloutRuntime:
 
     def _adopt(self, definition: RolloutDefinition, now: float) -> RolloutState:
         state = initial_state(definition.key, now)
-        self._states[definition.key] = state
-        self._windows[definition.key] = {}
-        self._writes.state(definition.key)
+        self._writes.reset_window(definition.key)
+        self._writes.set_state(state)
         self._definitions[definition.key] = definition
         self._writes.audit(started_row(definition, state, now))
         return state
@@ -208,8 +207,7 @@ class RolloutRuntime:
             paused_s=0.0,
             paused_at=now if state.paused_at is not None else None,
         )
-        self._states[state.key] = after
-        self._writes.state(state.key)
+        self._writes.set_state(after)
         self._writes.audit(redefined_row(definition, state, after, now))
 
     # -- operator actions ------------------------------------------------------------------------------
@@ -224,7 +222,7 @@ class RolloutRuntime:
         after, event = action(definition, state, now)
         self._apply(after, event)
         if after.generation != state.generation:
-            self._windows[rollout_key] = {}
+            self._writes.reset_window(rollout_key)
         await self._commit.durable()
         return self._states[rollout_key]
 
@@ -251,8 +249,7 @@ class RolloutRuntime:
     def _apply(self, after: RolloutState, *events: AuditEvent | None) -> None:
         """Hold ``after`` (marked for the next write when it is new) and record and publish ``events``."""
         if self._states.get(after.key) is not after:
-            self._states[after.key] = after
-            self._writes.state(after.key)
+            self._writes.set_state(after)
         for event in events:
             if event is None:
                 continue
@@ -284,10 +281,9 @@ class RolloutRuntime:
         adopted = adopt_shared(local, shared)
         if adopted == local:
             return False
-        self._states[shared.key] = adopted
-        self._writes.state(shared.key)
+        self._writes.set_state(adopted)
         if local is None or local.generation != adopted.generation:
-            self._windows[shared.key] = {}
+            self._writes.reset_window(shared.key)
             self._remote.prune(shared.key, adopted)
         self._commit.request()
         return True

@@ -8,6 +8,7 @@ snapshot in place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ import watchfiles
 
 from sidecar.clock import Clock
 from sidecar.config.keys import check_key
-from sidecar.errors import FailedPreconditionError, NotFoundError, UnavailableError
+from sidecar.errors import FailedPreconditionError, NotFoundError, StorageError, UnavailableError
 from sidecar.hlc import HybridLogicalClock, Timestamp
 from sidecar.store.database import AuditDraft, BatchWrite, StateDatabase, StoredRecord
 from sidecar.store.record_batch import Change, RecordDraft, check_drafts, plan_batch
@@ -168,7 +169,10 @@ class ConfigStore:
             return
         self._revision = snapshot.revision
         self._snapshot = snapshot
-        await asyncio.to_thread(self._db.save_revision, snapshot.revision)
+        # Files still serve on a full disk, and an admin write that got here is already stored; only the
+        # revision counter is not remembered then (the ``storage`` problem says why).
+        with contextlib.suppress(StorageError):
+            await asyncio.to_thread(self._db.save_revision, snapshot.revision)
         for status in snapshot.sources:
             for problem in status.problems:
                 log.error("configuration rejected: %s", problem)

@@ -1,9 +1,11 @@
 """The SQLite state database: admin-written records (flags, rollouts), audit log, node identity, revision.
 
 One connection, guarded by a lock, in WAL mode with ``synchronous=FULL``: a write is on disk when its
-transaction commits, so an acknowledged write survives ``kill -9``. Every record carries a hybrid logical
-clock version so sidecars can later merge their databases; deletions are kept as tombstones for the same
-reason.
+transaction commits, so an acknowledged write survives ``kill -9``. A write the disk refuses (full,
+read-only, I/O error) is rolled back whole and raised as a :class:`~sidecar.errors.StorageError`; it also
+sets the ``storage`` problem (:mod:`sidecar.store.storage`) until a write commits again. Every record
+carries a hybrid logical clock version so sidecars can later merge their databases; deletions are kept as
+tombstones for the same reason.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 
 import sqlite_utils
 
-from sidecar.errors import FailedPreconditionError
+from sidecar.errors import FailedPreconditionError, StorageError
 from sidecar.hlc import HybridLogicalClock
 from sidecar.store.integrity import SCHEMA_VERSION
+from sidecar.store.storage import StorageHealth, storage_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,6 +51,8 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (ts DESC);
 CREATE INDEX IF NOT EXISTS audit_by_target ON audit (target, ts DESC);
 """
+# A probe write of a few pages: one that fits in a page's leftover space proves nothing about the disk.
+PROBE = "0" * 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,10 @@ class AuditRecord:
 class StateDatabase:
     """Thread-safe access to the state database; every public method is one transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_size: int | None = None) -> None:
         self.path = path
+        self.max_size = max_size
+        self.storage = StorageHealth()
         path.parent.mkdir(parents=True, exist_ok=True)
         # check_same_thread=False: calls come from a worker thread pool, serialised by self._lock.
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
@@ -84,6 +91,10 @@ class StateDatabase:
             self._db.enable_wal()
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA busy_timeout=10000")
+            if max_size is not None:
+                # A per-connection cap; SQLite never applies one below the database's current size.
+                page = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
+                self._conn.execute(f"PRAGMA max_page_count={max(1, max_size // page)}")
             self._conn.executescript(SCHEMA)
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -91,15 +102,48 @@ class StateDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run statements atomically; committed (and fsynced) on exit, rolled back on error."""
+        """Run statements atomically; committed (and fsynced) on exit, rolled back on error.
+
+        Raises :class:`~sidecar.errors.StorageError` when the disk refused the write (nothing of it is
+        stored); a transaction that changed something and committed clears the ``storage`` problem.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            changes = self._conn.total_changes
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()  # a failed COMMIT may leave the transaction open
+                refused = storage_error(exc, self.path, self.max_size)
+                if refused is None:
+                    raise
+                self.storage.refused(refused)
+                raise refused from exc
+            if self._conn.total_changes != changes:
+                self.storage.committed()
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some failures (SQLITE_FULL among them); a second ROLLBACK would
+        # raise and hide the first error.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def probe_storage(self) -> None:
+        """While writes are refused, try one that needs fresh pages (then undo it): the ``storage`` problem
+        clears as soon as the disk takes writes again, even when nothing else is being written."""
+        if self.storage.problem is None:
+            return
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_probe', ?)", (PROBE,))
+                conn.execute("DELETE FROM meta WHERE key = 'storage_probe'")
+        except StorageError:
+            return  # still refused; the problem stays as it is
 
     def ensure_schema(self, script: str) -> None:
         """Create another adapter's tables (idempotent DDL)."""

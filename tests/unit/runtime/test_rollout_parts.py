@@ -54,17 +54,16 @@ def test_pending_writes_store_the_current_values_once_and_tell_listeners(
 ) -> None:
     database = StateDatabase(tmp_path / "sidecar.db")
     store = RolloutStore(database, "node-a", HybridLogicalClock("node-a", ManualClock()))
-    states: dict[str, RolloutState] = {"r": initial_state("r", START)}
+    states: dict[str, RolloutState] = {}
     key: WindowKey = (int(START), Version.V2)
-    windows: dict[str, dict[WindowKey, BucketCounts]] = {"r": {key: ONE}}
+    windows: dict[str, dict[WindowKey, BucketCounts]] = {}
     writes = PendingWrites(store, states, windows)
     listener = Listener()
     writes.add_listener(Broken())
     writes.add_listener(listener)
-    writes.state("r")
-    writes.bucket("r", key)
-    windows["r"][key] = add_outcome(ONE, OutcomeKind.ERROR)  # counted again before the write
-    writes.bucket("r", key)
+    writes.set_state(initial_state("r", START))
+    writes.set_bucket("r", key, ONE)
+    writes.set_bucket("r", key, add_outcome(ONE, OutcomeKind.ERROR))  # counted again before the write
     with caplog.at_level(logging.ERROR):
         asyncio.run(writes.flush())
     asyncio.run(writes.flush())  # nothing left: no write, no call
