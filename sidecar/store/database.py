@@ -3,9 +3,9 @@
 One connection, guarded by a lock, in WAL mode with ``synchronous=FULL``: a write is on disk when its
 transaction commits, so an acknowledged write survives ``kill -9``. A write the disk refuses (full,
 read-only, I/O error) is rolled back whole and raised as a :class:`~sidecar.errors.StorageError`; it also
-sets the ``storage`` problem (:mod:`sidecar.store.storage`) until a write commits again. Every record
-carries a hybrid logical clock version so sidecars can later merge their databases; deletions are kept as
-tombstones for the same reason.
+sets the ``storage`` problem (:mod:`sidecar.store.storage`) until a test write of a few pages commits.
+Every record carries a hybrid logical clock version so sidecars can later merge their databases; deletions
+are kept as tombstones for the same reason.
 """
 
 from __future__ import annotations
@@ -105,10 +105,9 @@ class StateDatabase:
         """Run statements atomically; committed (and fsynced) on exit, rolled back on error.
 
         Raises :class:`~sidecar.errors.StorageError` when the disk refused the write (nothing of it is
-        stored); a transaction that changed something and committed clears the ``storage`` problem.
+        stored), and sets the ``storage`` problem.
         """
         with self._lock:
-            changes = self._conn.total_changes
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -124,8 +123,6 @@ class StateDatabase:
                     raise
                 self.storage.refused(refused)
                 raise refused from exc
-            if self._conn.total_changes != changes:
-                self.storage.committed()
 
     def _rollback(self) -> None:
         # SQLite rolls back by itself after some failures (SQLITE_FULL among them); a second ROLLBACK would
@@ -134,8 +131,12 @@ class StateDatabase:
             self._conn.execute("ROLLBACK")
 
     def probe_storage(self) -> None:
-        """While writes are refused, try one that needs fresh pages (then undo it): the ``storage`` problem
-        clears as soon as the disk takes writes again, even when nothing else is being written."""
+        """While writes are refused, try one that needs fresh pages (and undo it): the ``storage`` problem
+        clears once it commits, even when nothing else is being written.
+
+        Only this write clears it: on a nearly full disk small writes still fit where large ones do not, and
+        each small one clearing the problem would make health flap.
+        """
         if self.storage.problem is None:
             return
         try:
@@ -144,6 +145,7 @@ class StateDatabase:
                 conn.execute("DELETE FROM meta WHERE key = 'storage_probe'")
         except StorageError:
             return  # still refused; the problem stays as it is
+        self.storage.committed()
 
     def ensure_schema(self, script: str) -> None:
         """Create another adapter's tables (idempotent DDL)."""

@@ -1,5 +1,5 @@
 """Writes the disk refuses: which SQLite results they are, what the caller is told, and the ``storage``
-problem they raise until a write commits again.
+problem they raise until a write of a few pages commits again.
 
 SQLite result codes become domain errors here, and only here; ``sidecar.server.status`` then gives each
 domain error its gRPC status (full: RESOURCE_EXHAUSTED, read-only or I/O error: UNAVAILABLE).
@@ -45,9 +45,9 @@ def storage_error(exc: sqlite3.Error, path: Path, max_size: int | None = None) -
 
 
 class StorageHealth:
-    """The ``storage`` problem: set by a refused write, cleared by the next write that commits.
+    """The ``storage`` problem: set by a refused write, cleared by a test write that proves room again.
 
-    Only the state database's own lock holder calls :meth:`refused` and :meth:`committed`; readers take
+    Only the state database calls :meth:`refused` and :meth:`committed` (under its lock); readers take
     :attr:`problem`, one attribute read.
     """
 
