@@ -39,6 +39,9 @@ BAD = [
     Bad("--tick-seconds", "SIDECAR_TICK_SECONDS", "abc"),
     Bad("--tick-seconds", "SIDECAR_TICK_SECONDS", "0"),
     Bad("--outcome-bucket-seconds", "SIDECAR_OUTCOME_BUCKET_SECONDS", "1.5"),
+    Bad("--state-max-size", "SIDECAR_STATE_MAX_SIZE", "lots"),
+    Bad("--state-max-size", "SIDECAR_STATE_MAX_SIZE", "12KiB"),
+    Bad("--state-max-size", "SIDECAR_STATE_MAX_SIZE", "5PB"),
     Bad("--listen", "SIDECAR_LISTEN", "nonsense"),
     Bad("--listen", "SIDECAR_LISTEN", "127.0.0.1:70000"),
     Bad("--log-level", "SIDECAR_LOG_LEVEL", "loud"),
@@ -243,6 +246,16 @@ def test_management_listener_and_evaluation_events(tmp_path: Path) -> None:
         serve(["--config-dir", str(tmp_path), "--management-listen", "[::1]:0"]), environ
     )
     assert flagged.management_listen == "[::1]:0"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("65536", 65536), ("512KiB", 512 * 1024), ("64 MB", 64 * 1024**2), ("1.5g", 3 * 1024**3 // 2)],
+)
+def test_state_max_size_takes_binary_units(tmp_path: Path, text: str, size: int) -> None:
+    settings = serve_settings(serve(["--config-dir", str(tmp_path)]), {"SIDECAR_STATE_MAX_SIZE": text})
+    assert settings.state_max_size == size
+    assert serve_settings(serve(["--config-dir", str(tmp_path)]), {}).state_max_size is None
 
 
 def test_systemd_directories_are_the_defaults(tmp_path: Path) -> None:

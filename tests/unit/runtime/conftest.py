@@ -53,7 +53,7 @@ class Harness:
         self._config_dir = tmp_path / "config"
         self._config_dir.mkdir()
         (self._config_dir / "rollouts.yaml").write_text(ROLLOUTS)
-        self._database = StateDatabase(tmp_path / "sidecar.db")
+        self.database = StateDatabase(tmp_path / "sidecar.db")
         self._hlc = HybridLogicalClock("node-a", self.clock)
         self._config: ConfigStore | None = None
         self._runtimes: list[RolloutRuntime] = []
@@ -61,10 +61,10 @@ class Harness:
     async def make(self) -> RolloutRuntime:
         """A started runtime; another call is a restart on the same database."""
         if self._config is None:
-            self._config = ConfigStore(self._config_dir, self._database, self._hlc, self.clock, {})
+            self._config = ConfigStore(self._config_dir, self.database, self._hlc, self.clock, {})
             await self._config.reload()
         # Ticks are driven by the test: the loop's own tick is an hour away.
-        store = RolloutStore(self._database, "node-a", self._hlc)
+        store = RolloutStore(self.database, "node-a", self._hlc)
         runtime = RolloutRuntime(self._config, store, self.clock, tick_seconds=3_600)
         self._runtimes.append(runtime)
         await runtime.start()
@@ -73,7 +73,7 @@ class Harness:
     async def close(self) -> None:
         for runtime in self._runtimes:
             await runtime.stop()
-        self._database.close()
+        self.database.close()
 
 
 def scenario(test: Callable[[Harness], Awaitable[None]]) -> Callable[[Harness], None]:

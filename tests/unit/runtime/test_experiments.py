@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from sidecar.clock import SystemClock
 from sidecar.config.located import parse_text
+from sidecar.errors import StorageError
 from sidecar.hlc import HybridLogicalClock
 from sidecar.runtime import experiments as runtime_module
 from sidecar.runtime.experiments import ExperimentRuntime
@@ -18,6 +20,7 @@ from sidecar.store.database import StateDatabase
 from sidecar.store.experiment_store import ExperimentStore
 from sidecar.store.snapshot import DatabaseLoad, Snapshot, build_snapshot
 from sidecar.store.sources import SourceStatus, compile_document
+from tests.support.refusing import refuse_writes
 
 CONFIG = """\
 flags:
@@ -84,3 +87,31 @@ def test_a_full_buffer_drops_and_counts_and_the_hook_never_raises(
     broken: Any = object()  # not a snapshot: indexing it fails inside the hook
     resolution = current.evaluator.evaluate("button", {"targetingKey": "u9"}, 1.8e9)
     runtime.evaluation(broken, resolution, {"targetingKey": "u9"}, 1.8e9, 0.0)
+
+
+def test_exposures_a_refused_write_could_not_store_wait_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_module, "MAX_BUFFERED_EXPOSURES", 3)
+    clock = SystemClock()
+    database = StateDatabase(tmp_path / "sidecar.db")
+    config = ConfigStore(tmp_path, database, HybridLogicalClock("n", clock), clock, {})
+    runtime = ExperimentRuntime(config, ExperimentStore(database), clock, {})
+    current = snapshot()
+
+    def expose(*units: str) -> None:
+        for unit in units:
+            context = {"targetingKey": unit}
+            resolution = current.evaluator.evaluate("button", context, 1.8e9)
+            runtime.evaluation(current, resolution, context, 1.8e9, 0.0)
+
+    expose("u1", "u2")
+    refuse_writes(database)
+    with pytest.raises(StorageError):
+        asyncio.run(runtime._flush())
+    expose("u3", "u4")  # one more than the buffer holds
+    assert [context["targetingKey"] for _, context, *_ in runtime._exposures] == ["u1", "u2", "u3"]
+    refuse_writes(database, refuse=False)
+    expose("u5")
+    assert runtime.dropped_exposures == 2
+    database.close()

@@ -10,6 +10,7 @@ from sidecar.server.alerts import MAX_ID, MAX_LIMIT
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 from tests.support.daemon import wait_for
+from tests.support.refusing import refuse_writes
 from tests.unit.server.harness import TIMEOUT, Stack, rpc_error
 
 
@@ -55,6 +56,22 @@ def test_acknowledging_is_recorded_once(stack: Stack) -> None:
     again = stub(stack).AcknowledgeAlert(request, metadata=stack.auth("bob"), timeout=TIMEOUT).alert
     assert (first.ack_by, first.ack_note) == ("alice", "on it")
     assert again.ack_by == "alice"
+
+
+def test_a_refused_acknowledgement_is_not_applied(stack: Stack) -> None:
+    alert = firing(stack)
+    request = pb.AcknowledgeAlertRequest(id=alert.id, note="on it")
+    refuse_writes(stack.database)
+    try:
+        with pytest.raises(grpc.RpcError) as refused:
+            stub(stack).AcknowledgeAlert(request, metadata=stack.auth("alice"), timeout=TIMEOUT)
+    finally:
+        refuse_writes(stack.database, refuse=False)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "is read-only" in (refused.value.details() or "")
+    assert firing(stack).ack_by == ""
+    taken = stub(stack).AcknowledgeAlert(request, metadata=stack.auth("bob"), timeout=TIMEOUT).alert
+    assert taken.ack_by == "bob"
 
 
 def test_watch_sends_the_firing_alerts_then_each_event(stack: Stack) -> None:
