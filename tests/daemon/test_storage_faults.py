@@ -5,12 +5,15 @@ outcome."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -84,6 +87,15 @@ def problems(daemon: Daemon) -> dict[str, str]:
     return dict(status.health_problems)
 
 
+def cli_status(daemon: Daemon) -> dict[str, Any]:
+    """What ``sidecar status`` prints."""
+    env = {**os.environ, "SIDECAR_ADDRESS": daemon.tcp_target, "SIDECAR_STATE_DIR": str(daemon.state_dir)}
+    command = [sys.executable, "-m", "sidecar.cli.main", "status"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=True)
+    status: dict[str, Any] = json.loads(result.stdout)
+    return status
+
+
 def fill_with_flags(daemon: Daemon) -> grpc.RpcError:
     """Admin writes until the database refuses one; that refusal."""
     for i in range(10_000):
@@ -140,6 +152,7 @@ def test_a_capped_database_refuses_writes_without_counting_them(
         assert {e.code() for e in tally.refusals} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
         wait_for(lambda: daemon.health() == NOT_SERVING, timeout=30)
         assert str(database) in problems(daemon)["storage"]
+        assert str(database) in cli_status(daemon)["health_problems"]["storage"]
         in_memory = counted(daemon)
         print(f"\ncapped: acknowledged {tally.acknowledged}, counted in memory {in_memory}", end=" ")
         assert in_memory == tally.acknowledged
