@@ -103,6 +103,8 @@ def sidecar_daemon(
             "127.0.0.1:0",
             "--management-listen",
             "127.0.0.1:0",
+            "--flagd-sync-listen",
+            "off",
             "--ready-file",
             str(ready),
             "--log-level",

@@ -40,6 +40,12 @@ def run(args: argparse.Namespace) -> int:
                 "listening on non-loopback address %s: evaluation is reachable from the network",
                 address.grpc_target,
             )
+    flagd_sync = settings.flagd_sync_listen
+    if flagd_sync is not None and not flagd_sync.is_loopback():
+        logging.getLogger("sidecar").warning(
+            "flagd sync on non-loopback address %s: every flag definition is readable from the network",
+            flagd_sync.grpc_target,
+        )
     try:
         run_daemon(settings)
     except DamagedStateError as exc:

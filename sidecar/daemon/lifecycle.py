@@ -50,6 +50,7 @@ class Lifecycle:
             raise StartError(str(exc)) from exc
         await g.server.start()
         restrict_unix_sockets(bound)
+        flagd_sync = await self._start_flagd_sync()
         await g.health.update()
         management = await self._start_management()
         self._tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
@@ -59,7 +60,7 @@ class Lifecycle:
                 return g.checks.policy_problem() is None
 
             self._tasks.append(asyncio.create_task(run_watchdog(self.notifier, healthy), name="watchdog"))
-        self._report_ready(tuple(a.grpc_target for a in bound), management)
+        self._report_ready(tuple(a.grpc_target for a in bound), management, flagd_sync)
 
     async def _start_management(self) -> dict[str, str | None]:
         """Start the management listener(s); the bound addresses by role (management, prometheus)."""
@@ -78,22 +79,43 @@ class Lifecycle:
         by_role = dict(zip(asked, bound, strict=True))
         return {role: by_role.get(role) for role in roles}
 
-    def _report_ready(self, targets: tuple[str, ...], http: dict[str, str | None]) -> None:
+    async def _start_flagd_sync(self) -> str | None:
+        g = self.graph
+        if g.flagd_sync_server is None or g.settings.flagd_sync_listen is None:
+            return None
+        try:
+            (bound,) = bind(g.flagd_sync_server, (g.settings.flagd_sync_listen,))
+        except OSError as exc:
+            raise StartError(f"flagd sync: {exc}; choose another --flagd-sync-listen or off") from exc
+        await g.flagd_sync_server.start()
+        restrict_unix_sockets((bound,))
+        return bound.grpc_target
+
+    def _report_ready(
+        self, targets: tuple[str, ...], http: dict[str, str | None], flagd_sync: str | None
+    ) -> None:
         g = self.graph
         sync = None
         if g.sync is not None:
             sync = f"{g.sync.settings.listen.rpartition(':')[0]}:{g.sync.port}"
         if g.settings.ready_file is not None:
-            write_ready_file(g.settings.ready_file, ready_report(targets, sync, http))
+            write_ready_file(g.settings.ready_file, ready_report(targets, sync, http, flagd_sync))
         # systemd's READY=1 only once the first configuration loaded and the sockets listen.
         self.notifier.ready(g.checks.status_line(g.health))
         management = http.get("management")
         log.info(
-            "listening on %s%s%s",
+            "listening on %s%s%s%s",
             ", ".join(targets),
             f"; peer sync on {sync}" if sync else "",
             f"; management on http://{management}" if management else "",
-            extra={"node_id": g.node_id, "grpc": list(targets), "sync": sync, **http},
+            f"; flagd sync on {flagd_sync}" if flagd_sync else "",
+            extra={
+                "node_id": g.node_id,
+                "grpc": list(targets),
+                "sync": sync,
+                "flagd_sync": flagd_sync,
+                **http,
+            },
         )
 
     async def _monitor_health(self) -> None:
@@ -122,6 +144,8 @@ class Lifecycle:
         await g.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
         if g.management is not None:  # after the drain, so /readyz says 503 while it lasts
             await g.management.stop()
+        if g.flagd_sync_server is not None:
+            await g.flagd_sync_server.stop(0)  # its streams never end by themselves
         await cancel_and_wait(*self._tasks)
         if g.sync is not None:
             await g.sync.stop()

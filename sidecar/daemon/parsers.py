@@ -175,6 +175,16 @@ def listen_address(text: str) -> ListenAddress:
     return address
 
 
+def listen_address_or_off(text: str) -> ListenAddress | None:
+    """A listen address, or ``off`` for none."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return listen_address(text)
+    except Rejected:
+        raise Rejected("unix:PATH, HOST:PORT (port 0 to 65535) or off") from None
+
+
 def dial_address(text: str) -> str:
     """Where a client reaches the daemon: ``unix:PATH`` or ``HOST:PORT``."""
     address = listen_address(text)

@@ -9,11 +9,20 @@ from pathlib import Path
 
 
 def ready_report(
-    grpc_targets: Sequence[str], sync_address: str | None, http: Mapping[str, str | None] | None = None
+    grpc_targets: Sequence[str],
+    sync_address: str | None,
+    http: Mapping[str, str | None] | None = None,
+    flagd_sync_address: str | None = None,
 ) -> dict[str, object]:
     """``http``: the management listener's bound HOST:PORT (and the extra Prometheus one), None if off."""
     extra = {"management": None, "prometheus": None, **(http or {})}
-    return {"pid": os.getpid(), "grpc": list(grpc_targets), "sync": sync_address, **extra}
+    return {
+        "pid": os.getpid(),
+        "grpc": list(grpc_targets),
+        "sync": sync_address,
+        "flagd_sync": flagd_sync_address,
+        **extra,
+    }
 
 
 def write_ready_file(path: Path, report: dict[str, object]) -> None:

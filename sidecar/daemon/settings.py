@@ -25,6 +25,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_ADDRESS = "127.0.0.1:8013"
 # flagd's management port, where it serves metrics and health over HTTP.
 DEFAULT_MANAGEMENT_ADDRESS = "127.0.0.1:8014"
+# Where flagd serves its sync service, so in-process flagd providers find ours without configuration.
+DEFAULT_FLAGD_SYNC_ADDRESS = "127.0.0.1:8015"
+DEFAULT_FLAGD_SYNC_LISTEN: ListenAddress | None = ListenAddress(host="127.0.0.1", port=8015)
 DEFAULT_STATE_DIR = "/var/lib/rollout-sidecar"
 DEFAULT_CONFIG_DIR = "/etc/rollout-sidecar"
 
@@ -47,6 +50,13 @@ MANAGEMENT_LISTEN = Option(
     "SIDECAR_MANAGEMENT_LISTEN",
     "HTTP listener for /metrics, /healthz and /readyz: HOST:PORT, port 0 picks one, or off "
     f"(default {DEFAULT_MANAGEMENT_ADDRESS})",
+    "ADDRESS",
+)
+FLAGD_SYNC_LISTEN = Option(
+    "--flagd-sync-listen",
+    "SIDECAR_FLAGD_SYNC_LISTEN",
+    "flagd.sync.v1 listener for OpenFeature in-process providers: unix:PATH, HOST:PORT (port 0 picks one) "
+    f"or off (default {DEFAULT_FLAGD_SYNC_ADDRESS})",
     "ADDRESS",
 )
 READY_FILE = Option(
@@ -109,6 +119,7 @@ SERVE_OPTIONS = (
     STATE_MAX_SIZE,
     LISTEN,
     MANAGEMENT_LISTEN,
+    FLAGD_SYNC_LISTEN,
     READY_FILE,
     ENVIRONMENT,
     NODE_ID,
@@ -159,6 +170,8 @@ class Settings:
     telemetry: TelemetrySettings = field(default_factory=lambda: TelemetrySettings(enabled=False))
     # Peer sync with the other sidecars of the group; None: this sidecar stands alone.
     sync: SyncSettings | None = None
+    # flagd's sync service for in-process providers, on its own listener; None: not served.
+    flagd_sync_listen: ListenAddress | None = None
 
     @property
     def token_file(self) -> Path:
@@ -227,6 +240,7 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         ready_file=read.get(READY_FILE, p.path),
         telemetry=telemetry_settings(read, metrics_pull=management is not None),
         sync=sync_settings(read),
+        flagd_sync_listen=read.get(FLAGD_SYNC_LISTEN, p.listen_address_or_off, DEFAULT_FLAGD_SYNC_LISTEN),
     )
 
 

@@ -17,6 +17,10 @@ from sidecar.clock import Clock
 from sidecar.daemon.checks import Checks
 from sidecar.daemon.settings import Settings
 from sidecar.hlc import HybridLogicalClock
+from sidecar.protocols.flagd import evaluation as flagd_evaluation
+from sidecar.protocols.flagd.events import EventSource
+from sidecar.protocols.flagd.sync import SYNC_SERVICE as FLAGD_SYNC_SERVICE
+from sidecar.protocols.flagd.sync import FlagSyncServicer
 from sidecar.protocols.management import ManagementServer
 from sidecar.protocols.probes import Readiness, add_probe_routes
 from sidecar.runtime.alerts import AlertRuntime
@@ -58,6 +62,9 @@ SERVICES = (
     EXPERIMENT_SERVICE,
     ALERT_SERVICE,
 )
+# Served beside ours for OpenFeature's flagd providers. Their descriptors live in a pool of their own
+# (see sidecar.protocols.flagd.pool), which the reflection service cannot read: it does not list them.
+FLAGD_SERVICES = (flagd_evaluation.V1_SERVICE, flagd_evaluation.V2_SERVICE)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -93,6 +100,10 @@ class Graph:
     health: HealthReporter
     # The HTTP listener(s) for /metrics, /healthz and /readyz; None when switched off.
     management: ManagementServer | None
+    static_context: dict[str, object]
+    flagd_events: EventSource
+    # flagd's sync service on its own listener (where in-process providers look); None when turned off.
+    flagd_sync_server: grpc.aio.Server | None
 
 
 def build(settings: Settings, clock: Clock) -> Graph:
@@ -133,7 +144,9 @@ def build(settings: Settings, clock: Clock) -> Graph:
     telemetry.metrics.set_revision_source(checks.revision)
     health_servicer = health_aio.HealthServicer()
     health = HealthReporter(
-        health_servicer, [service.full_name for service in SERVICES], _components(checks, observability, sync)
+        health_servicer,
+        [service.full_name for service in (*SERVICES, *FLAGD_SERVICES)],
+        _components(checks, observability, sync),
     )
     return Graph(
         settings=settings,
@@ -155,6 +168,13 @@ def build(settings: Settings, clock: Clock) -> Graph:
         health_servicer=health_servicer,
         health=health,
         management=_management(settings, telemetry, health),
+        static_context=context,
+        flagd_events=EventSource(store),
+        flagd_sync_server=(
+            None
+            if settings.flagd_sync_listen is None
+            else grpc.aio.server(options=SERVER_OPTIONS, interceptors=[telemetry.server_interceptor()])
+        ),
     )
 
 
@@ -227,6 +247,14 @@ def add_services(graph: Graph) -> None:
         health_problems=lambda: dict(g.health.problems),
     )
     add_service(server, admin, ADMIN_SERVICE)
+    for servicer, service in flagd_evaluation.servicers(
+        g.store, g.clock, g.flagd_events, evaluation_observers
+    ):
+        add_service(server, servicer, service)
+    if g.flagd_sync_server is not None:
+        add_service(
+            g.flagd_sync_server, FlagSyncServicer(g.flagd_events, g.static_context), FLAGD_SYNC_SERVICE
+        )
     # The libraries' own registration, through a stand-in that puts our edge rules on their methods too.
     guarded = GuardingServer(server)
     health_pb2_grpc.add_HealthServicer_to_server(g.health_servicer, guarded)

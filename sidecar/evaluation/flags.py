@@ -151,6 +151,7 @@ class _Checker:
             source=self._doc.source,
             flag_set_id=flag_set_id if isinstance(flag_set_id, str) else None,
             definition=MappingProxyType(written),
+            evaluators=MappingProxyType(evaluators),  # a view shared by the flags of one document
         )
 
     def _state(self, definition: Mapping[str, Any], path: PathKey) -> bool:

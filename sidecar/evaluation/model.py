@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeAlias
+
+_NO_EVALUATORS: Mapping[str, Any] = MappingProxyType({})
 
 FlagResolver: TypeAlias = Callable[[str], Any]
 """Resolves another flag's value for the request being evaluated (``flag_value``); None when unknown."""
@@ -78,3 +81,5 @@ class CompiledFlag:
     flag_set_id: str | None
     definition: Mapping[str, Any]
     """The flag's definition as written (``$ref`` not expanded), for GetFlag round trips."""
+    evaluators: Mapping[str, Any] = field(default_factory=lambda: _NO_EVALUATORS)
+    """The ``$evaluators`` of the flag's document, which its ``$ref`` names (shared, read-only)."""

@@ -1,1 +1,1 @@
-"""Protocols the daemon speaks besides gRPC, on its management HTTP listener."""
+"""Protocols the daemon speaks besides its own gRPC API: flagd's gRPC APIs, and management HTTP."""

@@ -105,6 +105,8 @@ def changed_flag_keys(old: Snapshot | None, new: Snapshot) -> list[str]:
     changed.update(
         k
         for k in before.keys() & after.keys()
-        if before[k].definition != after[k].definition or before[k].source != after[k].source
+        if before[k].definition != after[k].definition
+        or before[k].source != after[k].source
+        or before[k].evaluators != after[k].evaluators  # a shared rule it names was edited
     )
     return sorted(changed)

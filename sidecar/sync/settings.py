@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sidecar.errors import InvalidArgumentError
 
-DEFAULT_SYNC_LISTEN = "127.0.0.1:8015"
+DEFAULT_SYNC_LISTEN = "127.0.0.1:8017"
 
 
 @dataclass(frozen=True, slots=True)
