@@ -29,8 +29,15 @@ GOOD: list[tuple[str, Callable[[str], Any], str, Any]] = [
     ("unix", p.listen_address, "unix:/run/s.sock", ListenAddress(unix_path=Path("/run/s.sock"))),
     ("port-zero", p.listen_address, "127.0.0.1:0", ListenAddress(host="127.0.0.1", port=0)),
     ("ipv6", p.listen_address, "[::1]:8013", ListenAddress(host="::1", port=8013)),
+    ("listen-off", p.listen_address_or_off, "OFF", None),
+    (
+        "listen-or-off",
+        p.listen_address_or_off,
+        "unix:/run/f.sock",
+        ListenAddress(unix_path=Path("/run/f.sock")),
+    ),
     ("dial", p.dial_address, " 127.0.0.1:8013 ", "127.0.0.1:8013"),
-    ("peer", p.peer_address, "10.0.0.1:8015", "10.0.0.1:8015"),
+    ("peer", p.peer_address, "10.0.0.1:8017", "10.0.0.1:8017"),
     ("bind-zero", p.bind_address, "127.0.0.1:0", "127.0.0.1:0"),
     ("path", p.path, "/etc/x", Path("/etc/x")),
     ("endpoint-scheme", p.endpoint, "collector:4317", "http://collector:4317"),
@@ -99,8 +106,9 @@ def test_bad_value_names_option_variable_value_and_what_is_accepted() -> None:
 def test_ready_file_is_replaced_whole(tmp_path: Path) -> None:
     path = tmp_path / "run" / "ready.json"
     write_ready_file(path, ready_report(["unix:/s.sock", "127.0.0.1:41234"], None))
-    write_ready_file(path, ready_report(["127.0.0.1:41235"], "127.0.0.1:40111"))
+    write_ready_file(path, ready_report(["127.0.0.1:41235"], "127.0.0.1:40111", "127.0.0.1:40112"))
     report = json.loads(path.read_text())
+    assert report["flagd_sync"] == "127.0.0.1:40112"
     assert report["grpc"] == ["127.0.0.1:41235"]
     assert report["sync"] == "127.0.0.1:40111"
     assert isinstance(report["pid"], int)

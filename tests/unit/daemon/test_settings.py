@@ -44,6 +44,8 @@ BAD = [
     Bad("--state-max-size", "SIDECAR_STATE_MAX_SIZE", "5PB"),
     Bad("--listen", "SIDECAR_LISTEN", "nonsense"),
     Bad("--listen", "SIDECAR_LISTEN", "127.0.0.1:70000"),
+    Bad("--flagd-sync-listen", "SIDECAR_FLAGD_SYNC_LISTEN", "nowhere"),
+    Bad("--flagd-sync-listen", "SIDECAR_FLAGD_SYNC_LISTEN", "127.0.0.1:99999"),
     Bad("--log-level", "SIDECAR_LOG_LEVEL", "loud"),
     Bad("--debug-decisions", "SIDECAR_DEBUG_DECISIONS", "maybe"),
     Bad("--config-dir", "SIDECAR_CONFIG_DIR", "/no/such/directory"),
@@ -218,6 +220,9 @@ def test_flags_beat_variables_beat_defaults(tmp_path: Path) -> None:
         ListenAddress(host="127.0.0.1", port=8013),
     )
     assert settings.sync is None
+    assert settings.flagd_sync_listen == ListenAddress(host="127.0.0.1", port=8015)
+    off = serve_settings(serve(["--config-dir", str(tmp_path)]), {"SIDECAR_FLAGD_SYNC_LISTEN": "off"})
+    assert off.flagd_sync_listen is None
     assert not settings.telemetry.enabled or settings.telemetry.traces_exporter == "none"
     flagged = serve_settings(serve(["--config-dir", str(tmp_path), "--tick-seconds", "2"]), environ)
     assert flagged.tick_seconds == 2.0

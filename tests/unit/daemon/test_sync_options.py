@@ -32,11 +32,11 @@ def secret(tmp_path: Path) -> str:
 def test_sync_is_off_without_options_and_needs_the_secret(secret: str) -> None:
     assert settings() is None
     with pytest.raises(SettingsError, match="group-secret-file"):
-        settings("--peer", "10.0.0.1:8015")
-    on = settings("--peer", "10.0.0.1:8015", "--group-secret-file", secret)
+        settings("--peer", "10.0.0.1:8017")
+    on = settings("--peer", "10.0.0.1:8017", "--group-secret-file", secret)
     assert on is not None
-    assert on.listen == "127.0.0.1:8015"
-    assert on.peers == ("10.0.0.1:8015",)
+    assert on.listen == "127.0.0.1:8017"
+    assert on.peers == ("10.0.0.1:8017",)
     assert on.tombstone_min_age_seconds == 3600.0
 
 

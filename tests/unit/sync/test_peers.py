@@ -20,7 +20,7 @@ from sidecar.sync.peers import (
 from sidecar.sync.settings import SyncSettings
 from sidecar.v1 import sync_pb2 as pb
 
-PEERS = ("10.0.0.1:8015", "10.0.0.2:8015", "10.0.0.3:8015", "10.0.0.4:8015")
+PEERS = ("10.0.0.1:8017", "10.0.0.2:8017", "10.0.0.3:8017", "10.0.0.4:8017")
 
 
 def directory(**overrides: object) -> PeerDirectory:
@@ -88,13 +88,13 @@ def test_the_peers_file_is_reread_when_it_changes(tmp_path: Path) -> None:
     peers = directory(peers=(), peers_file=path)
     peers.refresh_peers_file()
     assert peers.candidates() == []
-    path.write_text("10.0.0.7:8015  # seven\n\n10.0.0.8:8015\n")
+    path.write_text("10.0.0.7:8017  # seven\n\n10.0.0.8:8017\n")
     peers.refresh_peers_file()
-    assert peers.candidates() == ["10.0.0.7:8015", "10.0.0.8:8015"]
+    assert peers.candidates() == ["10.0.0.7:8017", "10.0.0.8:8017"]
     path.write_text("not an address\n")
     os.utime(path, ns=(1, 1))
     peers.refresh_peers_file()  # a bad file is logged; the last good list stays
-    assert peers.candidates() == ["10.0.0.7:8015", "10.0.0.8:8015"]
+    assert peers.candidates() == ["10.0.0.7:8017", "10.0.0.8:8017"]
     path.unlink()
     peers.refresh_peers_file()
     assert peers.candidates() == []

@@ -55,9 +55,9 @@ def test_a_connected_peer_resets_the_clock_and_a_lagging_one_is_named() -> None:
 def test_peer_messages_list_outgoing_first_and_refresh_lag() -> None:
     metrics = SyncMetrics()
     incoming = PeerRecord("ipv4:10.0.0.9:5555", False, "node-c", connected=True, last_error="")
-    outgoing = PeerRecord("10.0.0.2:8015", True, "node-b", link=None, last_error="UNAVAILABLE: down")
+    outgoing = PeerRecord("10.0.0.2:8017", True, "node-b", link=None, last_error="UNAVAILABLE: down")
     incoming.link = make_link("node-c")
-    messages = peer_messages({(False, "node-c"): incoming, (True, "10.0.0.2:8015"): outgoing}, metrics)
+    messages = peer_messages({(False, "node-c"): incoming, (True, "10.0.0.2:8017"): outgoing}, metrics)
     assert [m.node_id for m in messages] == ["node-b", "node-c"]
     assert messages[0].last_error == "UNAVAILABLE: down"
     assert messages[1].connected

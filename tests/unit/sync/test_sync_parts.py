@@ -136,11 +136,11 @@ def test_entries_survive_the_wire_format() -> None:
 def test_peers_file_lines_and_comments(tmp_path: Path) -> None:
     path = tmp_path / "peers"
     assert read_peers_file(path) == ()
-    path.write_text("# group east\n10.0.0.1:8015\n\n  10.0.0.2:8015  # rack 2\n")
-    assert read_peers_file(path) == ("10.0.0.1:8015", "10.0.0.2:8015")
+    path.write_text("# group east\n10.0.0.1:8017\n\n  10.0.0.2:8017  # rack 2\n")
+    assert read_peers_file(path) == ("10.0.0.1:8017", "10.0.0.2:8017")
 
 
 def test_peer_dns_names_resolve_to_every_address() -> None:
-    addresses = asyncio.run(resolve_peers(["localhost:8015", "no-such-host.invalid:8015"]))
-    assert "127.0.0.1:8015" in addresses
-    assert all(a.endswith(":8015") for a in addresses)
+    addresses = asyncio.run(resolve_peers(["localhost:8017", "no-such-host.invalid:8017"]))
+    assert "127.0.0.1:8017" in addresses
+    assert all(a.endswith(":8017") for a in addresses)
