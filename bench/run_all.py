@@ -19,6 +19,7 @@ BENCHMARKS = (
     "telemetry_inprocess",
     "telemetry_daemon",
     "sync",
+    "openfeature",
     "h2load",
 )
 # External load generators: a benchmark whose tool is missing says so in one line and the rest still run.
