@@ -23,6 +23,7 @@ _STATES = {"ENABLED": True, "DISABLED": False}
 _MAX_SAFE_INTEGER = 2**53 - 1
 _FLAG_SET_ID = "flagSetId"
 _LINE_BREAKS = ("\n", "\r", "\u2028", "\u2029")
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 def compile_flags(doc: LocatedDocument) -> dict[str, CompiledFlag]:
@@ -151,7 +152,9 @@ class _Checker:
             source=self._doc.source,
             flag_set_id=flag_set_id if isinstance(flag_set_id, str) else None,
             definition=MappingProxyType(written),
-            evaluators=MappingProxyType(evaluators),  # a view shared by the flags of one document
+            # A view shared by the flags of one document; empty for a flag that names none, so that editing
+            # a shared rule changes only the flags that use rules.
+            evaluators=MappingProxyType(evaluators) if _names_a_rule(written.get("targeting")) else _NONE,
         )
 
     def _state(self, definition: Mapping[str, Any], path: PathKey) -> bool:
@@ -206,6 +209,12 @@ class _Checker:
                 elif following not in finished:
                     trail.append(following)
                     pending.append(iter(graph.get(following, ())))
+
+
+def _names_a_rule(rule: Any) -> bool:
+    if isinstance(rule, Mapping):
+        return "$ref" in rule or any(_names_a_rule(value) for value in rule.values())
+    return isinstance(rule, list) and any(_names_a_rule(item) for item in rule)
 
 
 def _is_name(value: Any) -> bool:

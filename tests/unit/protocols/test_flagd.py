@@ -193,3 +193,29 @@ def test_a_change_outside_the_selection_sends_nothing(tmp_path: Path) -> None:
         await stream.aclose()
 
     run(tmp_path, scenario)
+
+
+def test_editing_a_shared_evaluator_changes_the_flags_that_name_it(tmp_path: Path) -> None:
+    """A file's $evaluators edit changes no flag's definition as written, yet changes what it does."""
+
+    def document(emails: list[str]) -> dict[str, Any]:
+        return {
+            "$evaluators": {"beta": {"in": [{"var": "email"}, emails]}},
+            "flags": {
+                "a": boolean_flag(targeting={"if": [{"$ref": "beta"}, "on", None]}),
+                "b": boolean_flag(),
+            },
+        }
+
+    async def scenario(store: ConfigStore, config: Path, _database: Any) -> None:
+        events = EventSource(store, keep_alive_seconds=30.0)
+        stream = events.stream(ALL)
+        assert (await anext(stream))[0] == PROVIDER_READY
+        write_flags(config, "shared.json", **document(["x@y"]))
+        await store.reload()
+        assert await anext(stream) == (CONFIGURATION_CHANGE, {"flags": {"a": {"type": "update"}}})
+        await stream.aclose()
+
+    (tmp_path / "config").mkdir()
+    write_flags(tmp_path / "config", "shared.json", **document(["a@b"]))
+    run(tmp_path, scenario)
