@@ -106,10 +106,16 @@ def test_bad_value_names_option_variable_value_and_what_is_accepted() -> None:
 def test_ready_file_is_replaced_whole(tmp_path: Path) -> None:
     path = tmp_path / "run" / "ready.json"
     write_ready_file(path, ready_report(["unix:/s.sock", "127.0.0.1:41234"], None))
-    write_ready_file(path, ready_report(["127.0.0.1:41235"], "127.0.0.1:40111", "127.0.0.1:40112"))
+    write_ready_file(
+        path,
+        ready_report(
+            ["127.0.0.1:41235"], "127.0.0.1:40111", {"management": "127.0.0.1:8014"}, "127.0.0.1:40112"
+        ),
+    )
     report = json.loads(path.read_text())
     assert report["flagd_sync"] == "127.0.0.1:40112"
     assert report["grpc"] == ["127.0.0.1:41235"]
     assert report["sync"] == "127.0.0.1:40111"
+    assert report["management"] == "127.0.0.1:8014"
     assert isinstance(report["pid"], int)
     assert [entry.name for entry in path.parent.iterdir()] == ["ready.json"]  # no temporary file left
