@@ -2,8 +2,9 @@
 
 Keys end up in URLs, metric labels, audit targets and log lines, so they are short and plain. Flags read
 from files follow flagd's looser rule (any non-empty single line, checked by the flag parser) so that flagd
-configurations load unchanged; requests are therefore only bounded by :data:`MAX_KEY_LENGTH`, never matched
-against the pattern, and an unknown key of any shape answers NOT_FOUND.
+configurations load unchanged; requests are therefore only bounded by :data:`MAX_KEY_LENGTH` (the request
+limit ``key.chars`` in :mod:`sidecar.config.limits`), never matched against the pattern, and an unknown key of
+any shape answers NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -27,11 +28,3 @@ def check_key(kind: str, key: str) -> None:
     """Refuse a key that is not in the grammar, naming its kind (admin writes and deletes)."""
     if not is_key(key):
         raise InvalidArgumentError(f"{kind} key {key!r} is invalid: must be {KEY_RULE}")
-
-
-def check_request_key(field: str, key: str, *, required: bool = True) -> None:
-    """Refuse a request's key that is missing (when ``required``) or longer than any key can be."""
-    if required and not key:
-        raise InvalidArgumentError(f"{field} is required")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidArgumentError(f"{field} is longer than {MAX_KEY_LENGTH} characters")

@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 
 import sidecar
 from sidecar.clock import Clock
+from sidecar.config.limits import MESSAGE_BYTES, grpc_options
 from sidecar.daemon.checks import Checks
 from sidecar.daemon.settings import Settings
 from sidecar.hlc import HybridLogicalClock
@@ -65,10 +66,8 @@ SERVICES = (
 # Served beside ours for OpenFeature's flagd providers. Their descriptors live in a pool of their own
 # (see sidecar.protocols.flagd.pool), which the reflection service cannot read: it does not list them.
 FLAGD_SERVICES = (flagd_evaluation.V1_SERVICE, flagd_evaluation.V2_SERVICE)
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    *grpc_options(MESSAGE_BYTES),
     # Two daemons must never silently share a port.
     ("grpc.so_reuseport", 0),
     ("grpc.keepalive_time_ms", 30_000),

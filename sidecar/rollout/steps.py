@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from sidecar.config.limits import LATENCY_MS, OUTCOMES_PER_CALL
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
@@ -29,9 +30,6 @@ from sidecar.rollout.windows import (
     phase_window_key,
     totals,
 )
-
-MAX_OUTCOMES_PER_BATCH = 10_000
-MAX_REPORTED_LATENCY_MS = 3_600_000.0  # refused above this; windows clamp what they count lower still
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +67,15 @@ class Ticked:
 
 def check_batch(outcomes: Sequence[OutcomeReport], rollouts: Mapping[str, RolloutDefinition]) -> None:
     """Refuse the whole batch at its first bad outcome, naming it."""
-    if len(outcomes) > MAX_OUTCOMES_PER_BATCH:
-        raise InvalidArgumentError(f"at most {MAX_OUTCOMES_PER_BATCH} outcomes per call, got {len(outcomes)}")
+    OUTCOMES_PER_CALL.check("outcomes", len(outcomes))
     for index, outcome in enumerate(outcomes):
         if outcome.rollout_key not in rollouts:
             raise InvalidArgumentError(f"outcomes[{index}]: rollout {outcome.rollout_key!r} does not exist")
-        if not 0.0 <= outcome.latency_ms <= MAX_REPORTED_LATENCY_MS:
+        # Refused above the limit; windows clamp what they count lower still.
+        if not 0.0 <= outcome.latency_ms <= LATENCY_MS.value:
             raise InvalidArgumentError(
-                f"outcomes[{index}]: latency_ms must be between 0 and {MAX_REPORTED_LATENCY_MS:.0f}"
+                f"outcomes[{index}].latency_ms must be between 0 and {LATENCY_MS.value} ms"
+                f" (limit {LATENCY_MS.name})"
             )
 
 

@@ -7,16 +7,18 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sidecar.config.limits import (
+    CATEGORY_CHARS,
+    EVENTS_PER_CALL,
+    FEEDBACK_TEXT_CHARS,
+    METRIC_CHARS,
+    UNIT_KEY_CHARS,
+    check_required,
+)
 from sidecar.errors import InvalidArgumentError
 from sidecar.experiments.config import ExperimentConfig
 from sidecar.experiments.feedback_text import MAX_RATING, MIN_RATING, Classification
 from sidecar.experiments.model import MetricDefinition, MetricKind
-
-MAX_EVENTS_PER_BATCH = 10_000
-MAX_UNIT_KEY = 256
-MAX_METRIC_NAME = 128
-MAX_FEEDBACK_TEXT = 4096
-MAX_CATEGORY = 64
 
 TrackedBy = Mapping[str, tuple[tuple[ExperimentConfig, MetricDefinition], ...]]
 """Metric name -> the experiments that track it, with the metric as each defines it."""
@@ -47,8 +49,7 @@ class FeedbackReceipt:
 
 def check_events(events: Sequence[TrackedEvent], tracked_by: TrackedBy) -> None:
     """Refuse the whole batch when any event is malformed or has a value its metric cannot take."""
-    if len(events) > MAX_EVENTS_PER_BATCH:
-        raise InvalidArgumentError(f"at most {MAX_EVENTS_PER_BATCH} events per call, got {len(events)}")
+    EVENTS_PER_CALL.check("events", len(events))
     for position, event in enumerate(events):
         _check_event(position, event, tracked_by.get(event.metric, ()))
 
@@ -57,10 +58,8 @@ def _check_event(
     position: int, event: TrackedEvent, tracked_by: Sequence[tuple[ExperimentConfig, MetricDefinition]]
 ) -> None:
     where = f"events[{position}]"
-    if not event.unit_key or len(event.unit_key) > MAX_UNIT_KEY:
-        raise InvalidArgumentError(f"{where}: unit_key must be 1-{MAX_UNIT_KEY} characters")
-    if not event.metric or len(event.metric) > MAX_METRIC_NAME:
-        raise InvalidArgumentError(f"{where}: metric must be 1-{MAX_METRIC_NAME} characters")
+    check_required(f"{where}.unit_key", event.unit_key, UNIT_KEY_CHARS)
+    check_required(f"{where}.metric", event.metric, METRIC_CHARS)
     if not (math.isfinite(event.value) and math.isfinite(event.timestamp)):
         raise InvalidArgumentError(f"{where}: value and timestamp must be finite numbers")
     for experiment, metric in tracked_by:
@@ -77,11 +76,8 @@ def _check_event(
 
 
 def check_feedback(feedback: FeedbackSubmission) -> None:
-    if not feedback.unit_key or len(feedback.unit_key) > MAX_UNIT_KEY:
-        raise InvalidArgumentError(f"unit_key must be 1-{MAX_UNIT_KEY} characters")
+    check_required("unit_key", feedback.unit_key, UNIT_KEY_CHARS)
     if not MIN_RATING <= feedback.rating <= MAX_RATING:
         raise InvalidArgumentError(f"rating must be {MIN_RATING} to {MAX_RATING}, got {feedback.rating}")
-    if len(feedback.text) > MAX_FEEDBACK_TEXT:
-        raise InvalidArgumentError(f"text is longer than {MAX_FEEDBACK_TEXT} characters")
-    if len(feedback.category) > MAX_CATEGORY:
-        raise InvalidArgumentError(f"category is longer than {MAX_CATEGORY} characters")
+    FEEDBACK_TEXT_CHARS.check("text", len(feedback.text))
+    CATEGORY_CHARS.check("category", len(feedback.category))

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import grpc
 
 import sidecar
-from sidecar.config.keys import check_request_key
+from sidecar.config.limits import LIST_ENTRIES, REASON_CHARS, check_request_key
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.evaluation.model import CompiledFlag
 from sidecar.server.auth import AdminAuth
@@ -20,9 +20,6 @@ from sidecar.store.database import AuditRecord, StateDatabase
 from sidecar.store.record_batch import MAX_BATCH_RECORDS, Change, RecordDraft
 from sidecar.store.sections import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
-
-MAX_REASON = 1024
-MAX_AUDIT_LIMIT = 1000
 
 
 def flag_message(flag: CompiledFlag, version: str = "") -> admin_pb2.Flag:
@@ -49,8 +46,7 @@ def audit_message(record: AuditRecord) -> admin_pb2.AuditEntry:
 
 
 def check_reason(reason: str) -> str:
-    if len(reason) > MAX_REASON:
-        raise InvalidArgumentError(f"reason is longer than {MAX_REASON} characters")
+    REASON_CHARS.check("reason", len(reason))
     return reason
 
 
@@ -169,8 +165,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.ListAuditResponse:
         self._auth.authorize(context)
         limit = request.limit or 100
-        if limit > MAX_AUDIT_LIMIT:
-            raise InvalidArgumentError(f"limit must be at most {MAX_AUDIT_LIMIT}")
+        LIST_ENTRIES.check("limit", limit)
         records = await asyncio.to_thread(self._db.list_audit, limit, request.target or None)
         return admin_pb2.ListAuditResponse(entries=[audit_message(r) for r in records])
 

@@ -8,8 +8,8 @@ from typing import Any
 import grpc
 
 from sidecar.alerts.model import Alert, AlertEvent, AlertEventKind, AlertStatus, Severity
-from sidecar.config.keys import check_request_key
-from sidecar.errors import InvalidArgumentError, ResourceExhaustedError
+from sidecar.config.limits import ALERT_ID_CHARS, LIST_ENTRIES, check_request_key, check_required
+from sidecar.errors import ResourceExhaustedError
 from sidecar.runtime.alerts import WATCH_QUEUE, AlertRuntime
 from sidecar.runtime.webhooks import WebhookStats
 from sidecar.server.admin import check_reason
@@ -18,8 +18,6 @@ from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-MAX_ID = 64
 
 SEVERITIES: dict[Severity, pb.AlertSeverity] = {
     severity: getattr(pb, f"ALERT_SEVERITY_{severity.name}") for severity in Severity
@@ -86,8 +84,7 @@ class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):
         self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListAlertsResponse:
         self._auth.authorize(context)
-        if request.limit > MAX_LIMIT:
-            raise InvalidArgumentError(f"limit must be at most {MAX_LIMIT}")
+        LIST_ENTRIES.check("limit", request.limit)
         alerts = await self._runtime.list_alerts(
             firing_only=request.filter != pb.ALERT_FILTER_ALL,
             rollout=_rollout_filter(request.rollout),
@@ -102,8 +99,7 @@ class AlertServicer(alerts_pb2_grpc.AlertServiceServicer):
         self, request: pb.AcknowledgeAlertRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.AcknowledgeAlertResponse:
         actor = self._auth.authorize(context)
-        if not request.id or len(request.id) > MAX_ID:
-            raise InvalidArgumentError(f"id is required (at most {MAX_ID} characters)")
+        check_required("id", request.id, ALERT_ID_CHARS)
         alert = await self._runtime.acknowledge(request.id, actor, check_reason(request.note))
         return pb.AcknowledgeAlertResponse(alert=alert_message(alert))
 

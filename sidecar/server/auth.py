@@ -8,10 +8,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from sidecar.config.limits import ACTOR_CHARS
 from sidecar.errors import UnauthenticatedError
 
 ACTOR_HEADER = "x-actor"
-MAX_ACTOR_LENGTH = 128
 
 
 class TokenFileError(Exception):
@@ -48,7 +48,7 @@ class AdminAuth:
             if key == "authorization":
                 authorization = value.encode() if isinstance(value, str) else value
             elif key == ACTOR_HEADER and value:
-                actor = str(value)[:MAX_ACTOR_LENGTH]
+                actor = str(value)[: ACTOR_CHARS.value]
         if not authorization:
             raise UnauthenticatedError(
                 "missing 'authorization: Bearer <token>' metadata; see the admin token file"

@@ -13,10 +13,12 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
+from sidecar.config.limits import CONTEXT_BYTES, CONTEXT_DEPTH
 from sidecar.errors import InvalidArgumentError
 
-MAX_CONTEXT_BYTES = 64 * 1024
-MAX_CONTEXT_DEPTH = 8
+# Plain integers: read on every request.
+MAX_CONTEXT_BYTES = CONTEXT_BYTES.value
+MAX_CONTEXT_DEPTH = CONTEXT_DEPTH.value
 _MAX_SAFE_INT = 2**53
 
 
@@ -24,8 +26,9 @@ def context_to_dict(context: struct_pb2.Struct) -> dict[str, Any]:
     """The evaluation context as plain data; INVALID_ARGUMENT when too large, too deep or malformed."""
     if not context.fields:
         return {}
-    if context.ByteSize() > MAX_CONTEXT_BYTES:
-        raise InvalidArgumentError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+    size = context.ByteSize()
+    if size > MAX_CONTEXT_BYTES:
+        raise CONTEXT_BYTES.refusal("context", size)
     result = _struct(context, 1)
     targeting_key = result.get("targetingKey")
     if targeting_key is not None and not isinstance(targeting_key, str):
@@ -35,7 +38,7 @@ def context_to_dict(context: struct_pb2.Struct) -> dict[str, Any]:
 
 def _struct(message: struct_pb2.Struct, depth: int, max_depth: float = MAX_CONTEXT_DEPTH) -> dict[str, Any]:
     if depth > max_depth:
-        raise InvalidArgumentError(f"context is nested deeper than {max_depth} levels")
+        raise CONTEXT_DEPTH.refusal("context", depth)
     fields = message.fields
     # Keys, then indexing: the map's items() is a pure-Python view, twice as slow.
     return {key: _value(fields[key], depth, max_depth) for key in fields}
@@ -58,7 +61,7 @@ def _value(value: struct_pb2.Value, depth: int, max_depth: float = MAX_CONTEXT_D
         return _struct(value.struct_value, depth + 1, max_depth)
     if kind == "list_value":
         if depth + 1 > max_depth:
-            raise InvalidArgumentError(f"context is nested deeper than {max_depth} levels")
+            raise CONTEXT_DEPTH.refusal("context", depth + 1)
         return [_value(item, depth + 1, max_depth) for item in value.list_value.values]
     return None  # null_value, or a Value with no kind set
 
@@ -108,8 +111,9 @@ def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 def stickiness_value(context: struct_pb2.Struct, attribute: str) -> str | None:
     """The unit identity for routing: one context field as text, without converting the whole context."""
-    if context.ByteSize() > MAX_CONTEXT_BYTES:
-        raise InvalidArgumentError(f"context is larger than {MAX_CONTEXT_BYTES} bytes")
+    size = context.ByteSize()
+    if size > MAX_CONTEXT_BYTES:
+        raise CONTEXT_BYTES.refusal("context", size)
     if attribute not in context.fields:
         return None
     value = _value(context.fields[attribute], MAX_CONTEXT_DEPTH)

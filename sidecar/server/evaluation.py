@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import grpc
 
 from sidecar.clock import Clock
-from sidecar.config.keys import check_request_key
+from sidecar.config.limits import check_request_key
 from sidecar.errors import NotFoundError
 from sidecar.evaluation.model import EvalErrorCode, Reason, Resolution
 from sidecar.server.convert import context_to_dict, to_struct, to_value

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from sidecar.clock import Clock
-from sidecar.config.keys import check_request_key
+from sidecar.config.limits import check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.experiments.model import Correction

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from sidecar.config.keys import check_request_key
+from sidecar.config.limits import ERROR_TYPE_CHARS, check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
@@ -30,8 +30,6 @@ from sidecar.v1 import routing_pb2_grpc
 # An operator transition from sidecar.rollout.transitions, with its reason and actor bound by the servicer.
 OperatorAction = Callable[[RolloutDefinition, RolloutState, str, str, float], Transition]
 
-MAX_ERROR_TYPE = 64
-
 VERSIONS = {Version.V1: pb.VERSION_V1, Version.V2: pb.VERSION_V2}
 FROM_PROTO_VERSION = {pb.VERSION_V1: Version.V1, pb.VERSION_V2: Version.V2}
 ROUTE_REASONS: dict[RouteReason, pb.RouteReason] = {
@@ -48,12 +46,8 @@ def to_outcomes(messages: Any) -> list[OutcomeReport]:
         version = FROM_PROTO_VERSION.get(message.version)
         if version is None:
             raise InvalidArgumentError(f"outcomes[{index}]: version must be VERSION_V1 or VERSION_V2")
-        if not message.rollout_key:
-            raise InvalidArgumentError(f"outcomes[{index}]: rollout_key is required")
-        if len(message.error_type) > MAX_ERROR_TYPE:
-            raise InvalidArgumentError(
-                f"outcomes[{index}]: error_type is longer than {MAX_ERROR_TYPE} characters"
-            )
+        check_request_key(f"outcomes[{index}].rollout_key", message.rollout_key)
+        ERROR_TYPE_CHARS.check(f"outcomes[{index}].error_type", len(message.error_type))
         latency = message.latency_ms
         if not math.isfinite(latency):
             raise InvalidArgumentError(f"outcomes[{index}]: latency_ms must be a finite number")

@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 
+from sidecar.config.limits import PEER_MESSAGE_BYTES, grpc_options
 from sidecar.errors import UnauthenticatedError
 from sidecar.sync.auth import GroupAuth
 from sidecar.sync.metrics import SyncMetrics
@@ -29,12 +30,10 @@ _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]  # missing from grpc-stub
 PROTOCOL_VERSION = 1
 SERVICE_NAME = "sidecar.v1.PeerSyncService"
 HANDSHAKE_TIMEOUT = 5.0
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 # Keepalive, the same on both sides: clients ping every 10 s (also without calls), servers accept pings
 # every 5 s, so neither side ever answers a ping with GOAWAY "too many pings".
 CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    *grpc_options(PEER_MESSAGE_BYTES),
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.keepalive_permit_without_calls", 1),
@@ -43,8 +42,7 @@ CHANNEL_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 5_000),
 ]
 SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    *grpc_options(PEER_MESSAGE_BYTES),
     ("grpc.so_reuseport", 0),
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),

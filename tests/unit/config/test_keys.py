@@ -11,7 +11,8 @@ import pytest
 
 from sidecar.alerts.rules import parse_alerts
 from sidecar.clock import SystemClock
-from sidecar.config.keys import MAX_KEY_LENGTH, check_request_key
+from sidecar.config.keys import MAX_KEY_LENGTH
+from sidecar.config.limits import check_request_key
 from sidecar.config.located import parse_text
 from sidecar.errors import ConfigError, InvalidArgumentError
 from sidecar.hlc import HybridLogicalClock
@@ -91,5 +92,8 @@ def test_requests_are_bounded_by_the_same_limit(
 
 def test_an_optional_request_key_may_be_empty_but_not_too_long() -> None:
     check_request_key("rollout", "", required=False)
-    with pytest.raises(InvalidArgumentError, match=f"rollout is longer than {MAX_KEY_LENGTH} characters"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=f"rollout is over the limit key.chars \\({MAX_KEY_LENGTH + 1} > {MAX_KEY_LENGTH} characters\\)",
+    ):
         check_request_key("rollout", "k" * (MAX_KEY_LENGTH + 1), required=False)

@@ -10,14 +10,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from sidecar.config.limits import CATEGORY_CHARS, EVENTS_PER_CALL, FEEDBACK_TEXT_CHARS
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.experiments import Verdict
 from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.hlc import HybridLogicalClock
 from sidecar.runtime.experiment_intake import (
-    MAX_CATEGORY,
-    MAX_EVENTS_PER_BATCH,
-    MAX_FEEDBACK_TEXT,
     FeedbackSubmission,
     TrackedEvent,
 )
@@ -152,12 +150,14 @@ def test_feedback_is_classified_and_attributed_to_the_units_arm(tmp_path: Path) 
     ("events", "message"),
     [
         pytest.param(
-            [TrackedEvent("u", "bought", 1.0, NOW)] * (MAX_EVENTS_PER_BATCH + 1),
-            f"at most {MAX_EVENTS_PER_BATCH} events per call",
+            [TrackedEvent("u", "bought", 1.0, NOW)] * (EVENTS_PER_CALL.value + 1),
+            "events is over the limit events.per_call",
             id="batch-too-large",
         ),
-        pytest.param([TrackedEvent("", "bought", 1.0, NOW)], "events[0]: unit_key", id="empty-unit"),
-        pytest.param([TrackedEvent("u", "", 1.0, NOW)], "events[0]: metric must be", id="empty-metric"),
+        pytest.param(
+            [TrackedEvent("", "bought", 1.0, NOW)], "events[0].unit_key is required", id="empty-unit"
+        ),
+        pytest.param([TrackedEvent("u", "", 1.0, NOW)], "events[0].metric is required", id="empty-metric"),
         pytest.param(
             [TrackedEvent("u", "bought", float("nan"), NOW)], "must be finite numbers", id="nan-value"
         ),
@@ -179,15 +179,15 @@ def test_bad_events_refuse_the_whole_batch(tmp_path: Path, events: list[TrackedE
         pytest.param(FeedbackSubmission("", 3, "", "", None), InvalidArgumentError, "unit_key", id="no-unit"),
         pytest.param(FeedbackSubmission("u", 0, "", "", None), InvalidArgumentError, "rating", id="rating-0"),
         pytest.param(
-            FeedbackSubmission("u", 3, "x" * (MAX_FEEDBACK_TEXT + 1), "", None),
+            FeedbackSubmission("u", 3, "x" * (FEEDBACK_TEXT_CHARS.value + 1), "", None),
             InvalidArgumentError,
-            "text is longer",
+            "text is over the limit feedback_text.chars",
             id="long-text",
         ),
         pytest.param(
-            FeedbackSubmission("u", 3, "", "c" * (MAX_CATEGORY + 1), None),
+            FeedbackSubmission("u", 3, "", "c" * (CATEGORY_CHARS.value + 1), None),
             InvalidArgumentError,
-            "category is longer",
+            "category is over the limit category.chars",
             id="long-category",
         ),
         pytest.param(FeedbackSubmission("u", 3, "", "", "nope"), NotFoundError, "'nope'", id="no-experiment"),

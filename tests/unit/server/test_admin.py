@@ -6,7 +6,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from sidecar.server.admin import MAX_AUDIT_LIMIT, MAX_REASON
+from sidecar.config.limits import LIST_ENTRIES, REASON_CHARS
 from sidecar.v1 import admin_pb2 as pb
 from sidecar.v1 import admin_pb2_grpc
 from tests.support.flagfiles import boolean_flag
@@ -104,9 +104,9 @@ def test_put_get_list_delete(stack: Stack) -> None:
             id="bad-definition",
         ),
         pytest.param(
-            pb.PutFlagRequest(flag_key="x", definition=definition(), reason="r" * (MAX_REASON + 1)),
+            pb.PutFlagRequest(flag_key="x", definition=definition(), reason="r" * (REASON_CHARS.value + 1)),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"reason is longer than {MAX_REASON} characters",
+            f"reason is over the limit reason.chars ({REASON_CHARS.value + 1} > {REASON_CHARS.value}",
             id="long-reason",
         ),
         pytest.param(
@@ -175,8 +175,8 @@ def test_audit_records_actor_reason_before_and_after_newest_first(stack: Stack) 
 def test_audit_limit_is_capped(stack: Stack) -> None:
     error = rpc_error(
         lambda: stub(stack).ListAudit(
-            pb.ListAuditRequest(limit=MAX_AUDIT_LIMIT + 1), metadata=stack.auth(), timeout=TIMEOUT
+            pb.ListAuditRequest(limit=LIST_ENTRIES.value + 1), metadata=stack.auth(), timeout=TIMEOUT
         )
     )
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert f"at most {MAX_AUDIT_LIMIT}" in error.details()
+    assert f"over the limit list.entries ({LIST_ENTRIES.value + 1} > {LIST_ENTRIES.value}" in error.details()

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
-from sidecar.server.alerts import MAX_ID, MAX_LIMIT
+from sidecar.config.limits import ALERT_ID_CHARS, LIST_ENTRIES
 from sidecar.v1 import alerts_pb2 as pb
 from sidecar.v1 import alerts_pb2_grpc
 from tests.support.daemon import wait_for
@@ -100,23 +100,23 @@ def test_watch_of_one_rollout_leaves_out_the_others(stack: Stack) -> None:
     [
         pytest.param(
             "ListAlerts",
-            pb.ListAlertsRequest(limit=MAX_LIMIT + 1),
+            pb.ListAlertsRequest(limit=LIST_ENTRIES.value + 1),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"limit must be at most {MAX_LIMIT}",
+            f"limit is over the limit list.entries ({LIST_ENTRIES.value + 1} > {LIST_ENTRIES.value}",
             id="limit",
         ),
         pytest.param(
             "ListAlerts",
             pb.ListAlertsRequest(rollout="r" * (MAX_KEY + 1)),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"rollout is longer than {MAX_KEY}",
+            f"rollout is over the limit key.chars ({MAX_KEY + 1} > {MAX_KEY}",
             id="rollout",
         ),
         pytest.param(
             "AcknowledgeAlert",
-            pb.AcknowledgeAlertRequest(id="i" * (MAX_ID + 1)),
+            pb.AcknowledgeAlertRequest(id="i" * (ALERT_ID_CHARS.value + 1)),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"at most {MAX_ID} characters",
+            f"over the limit alert_id.chars ({ALERT_ID_CHARS.value + 1} > {ALERT_ID_CHARS.value} characters)",
             id="long-id",
         ),
         pytest.param(

@@ -28,9 +28,9 @@ def test_both_directions_round_trip_and_integral_numbers_come_back_as_int() -> N
 
 def test_contexts_are_limited_in_depth_but_admin_definitions_are_not() -> None:
     assert context_to_dict(to_struct(nested(MAX_CONTEXT_DEPTH)))
-    with pytest.raises(InvalidArgumentError, match="nested deeper"):
+    with pytest.raises(InvalidArgumentError, match=r"over the limit context\.depth"):
         context_to_dict(to_struct(nested(MAX_CONTEXT_DEPTH + 1)))
-    with pytest.raises(InvalidArgumentError, match="nested deeper"):
+    with pytest.raises(InvalidArgumentError, match=r"over the limit context\.depth"):
         context_to_dict(to_struct({"list": [[[[[[[[["deep"]]]]]]]]]}))
     assert struct_to_dict(to_struct(nested(MAX_CONTEXT_DEPTH + 5))) == nested(MAX_CONTEXT_DEPTH + 5)
 

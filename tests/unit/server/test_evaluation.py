@@ -62,7 +62,7 @@ def test_the_same_answer_twice_is_the_same_message(stack: Stack) -> None:
         pytest.param(
             "k" * (MAX_FLAG_KEY + 1),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"longer than {MAX_FLAG_KEY} characters",
+            f"flag_key is over the limit key.chars ({MAX_FLAG_KEY + 1} > {MAX_FLAG_KEY} characters)",
             id="too-long",
         ),
         pytest.param("nope", grpc.StatusCode.NOT_FOUND, "flag 'nope' does not exist", id="unknown"),

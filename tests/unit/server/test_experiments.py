@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import struct_pb2
 
 from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
-from sidecar.runtime.experiment_intake import MAX_EVENTS_PER_BATCH, MAX_UNIT_KEY
+from sidecar.config.limits import EVENTS_PER_CALL
 from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc, experiment_pb2_grpc
 from sidecar.v1 import experiment_pb2 as pb
 from tests.unit.server.harness import TIMEOUT, Stack, rpc_error
@@ -55,7 +55,7 @@ def test_streamed_events_add_up(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("events", "words"),
     [
-        pytest.param([pb.MetricEvent(metric="clicked")], f"unit_key must be 1-{MAX_UNIT_KEY}", id="no-unit"),
+        pytest.param([pb.MetricEvent(metric="clicked")], "events[0].unit_key is required", id="no-unit"),
         pytest.param(
             [pb.MetricEvent(unit_key="u", metric="clicked", value=0.5)], "is binomial", id="binomial-value"
         ),
@@ -63,8 +63,8 @@ def test_streamed_events_add_up(stack: Stack) -> None:
             [pb.MetricEvent(unit_key="u", metric="clicked", value=float("inf"))], "must be finite", id="inf"
         ),
         pytest.param(
-            [pb.MetricEvent(unit_key="u", metric="clicked")] * (MAX_EVENTS_PER_BATCH + 1),
-            f"at most {MAX_EVENTS_PER_BATCH} events",
+            [pb.MetricEvent(unit_key="u", metric="clicked")] * (EVENTS_PER_CALL.value + 1),
+            f"over the limit events.per_call ({EVENTS_PER_CALL.value + 1} > {EVENTS_PER_CALL.value} events)",
             id="batch",
         ),
     ],
@@ -97,7 +97,7 @@ def test_feedback_is_classified_and_attributed_to_the_units_arm(stack: Stack) ->
         pytest.param(
             pb.SubmitFeedbackRequest(unit_key="u", rating=3, experiment_key="k" * (MAX_KEY + 1)),
             grpc.StatusCode.INVALID_ARGUMENT,
-            f"experiment_key is longer than {MAX_KEY}",
+            f"experiment_key is over the limit key.chars ({MAX_KEY + 1} > {MAX_KEY}",
             id="long-key",
         ),
         pytest.param(

@@ -9,8 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from sidecar.config.limits import ACTOR_CHARS
 from sidecar.errors import InvalidArgumentError, UnauthenticatedError
-from sidecar.server.auth import MAX_ACTOR_LENGTH, AdminAuth, TokenFileError, load_or_create_token
+from sidecar.server.auth import AdminAuth, TokenFileError, load_or_create_token
 from sidecar.server.listen import ListenAddress, default_runtime_dir, parse_listen, prepare_unix_socket
 
 
@@ -95,7 +96,7 @@ def test_the_actor_comes_from_its_header_and_is_capped() -> None:
     auth = AdminAuth("t" * 20)
     bearer = ("authorization", "Bearer " + "t" * 20)
     assert auth.authorize(context(bearer)) == "admin"
-    assert auth.authorize(context(bearer, ("x-actor", "a" * 500))) == "a" * MAX_ACTOR_LENGTH
+    assert auth.authorize(context(bearer, ("x-actor", "a" * 500))) == "a" * ACTOR_CHARS.value
     assert auth.authorize(context(("authorization", b"Bearer " + b"t" * 20))) == "admin"
 
 

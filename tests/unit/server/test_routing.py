@@ -9,9 +9,7 @@ import pytest
 from google.protobuf import struct_pb2
 
 from sidecar.config.keys import MAX_KEY_LENGTH as MAX_KEY
-from sidecar.rollout.steps import MAX_OUTCOMES_PER_BATCH
-from sidecar.rollout.steps import MAX_REPORTED_LATENCY_MS as MAX_LATENCY_MS
-from sidecar.server.routing import MAX_ERROR_TYPE
+from sidecar.config.limits import ERROR_TYPE_CHARS, LATENCY_MS, OUTCOMES_PER_CALL
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
 from tests.unit.server.harness import TIMEOUT, Stack, rpc_error
@@ -61,7 +59,10 @@ def test_route_is_sticky_per_user_and_names_the_phase(stack: Stack) -> None:
     [
         pytest.param("", grpc.StatusCode.INVALID_ARGUMENT, "rollout_key is required", id="empty"),
         pytest.param(
-            "r" * (MAX_KEY + 1), grpc.StatusCode.INVALID_ARGUMENT, f"longer than {MAX_KEY}", id="too-long"
+            "r" * (MAX_KEY + 1),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"over the limit key.chars ({MAX_KEY + 1} > {MAX_KEY}",
+            id="too-long",
         ),
         pytest.param("ghost", grpc.StatusCode.NOT_FOUND, "rollout 'ghost' does not exist", id="unknown"),
     ],
@@ -101,19 +102,21 @@ def test_a_bad_outcome_in_a_stream_fails_the_stream(stack: Stack) -> None:
     [
         pytest.param([outcome(version=pb.VERSION_UNSPECIFIED)], "outcomes[0]: version must be", id="version"),
         pytest.param(
-            [outcome(), outcome(rollout_key="")], "outcomes[1]: rollout_key is required", id="no-key"
+            [outcome(), outcome(rollout_key="")], "outcomes[1].rollout_key is required", id="no-key"
         ),
         pytest.param(
-            [outcome(error_type="e" * (MAX_ERROR_TYPE + 1))], f"longer than {MAX_ERROR_TYPE}", id="error-type"
+            [outcome(error_type="e" * 65)],
+            f"outcomes[0].error_type is over the limit error_type.chars (65 > {ERROR_TYPE_CHARS.value}",
+            id="error-type",
         ),
         pytest.param([outcome(latency_ms=float("nan"))], "latency_ms must be a finite number", id="nan"),
         pytest.param(
-            [outcome(latency_ms=MAX_LATENCY_MS + 1)], f"between 0 and {MAX_LATENCY_MS:.0f}", id="latency"
+            [outcome(latency_ms=LATENCY_MS.value + 1)], f"between 0 and {LATENCY_MS.value} ms", id="latency"
         ),
         pytest.param([outcome(rollout_key="ghost")], "rollout 'ghost' does not exist", id="unknown"),
         pytest.param(
-            [outcome()] * (MAX_OUTCOMES_PER_BATCH + 1),
-            f"at most {MAX_OUTCOMES_PER_BATCH} outcomes",
+            [outcome()] * (OUTCOMES_PER_CALL.value + 1),
+            f"over the limit outcomes.per_call ({OUTCOMES_PER_CALL.value + 1} > {OUTCOMES_PER_CALL.value}",
             id="batch",
         ),
     ],
