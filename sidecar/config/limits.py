@@ -94,7 +94,9 @@ def grpc_options(message: Limit) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", message.value),
         ("grpc.max_send_message_length", message.value),
+        # Soft and hard limit alike: between the two gRPC refuses calls at random.
         ("grpc.max_metadata_size", METADATA_BYTES.value),
+        ("grpc.absolute_max_metadata_size", METADATA_BYTES.value),
     ]
 
 
@@ -102,7 +104,8 @@ def check_request_key(field: str, key: str, *, required: bool = True) -> None:
     """Refuse a request's key that is missing (when ``required``) or longer than any key can be."""
     if required and not key:
         raise InvalidArgumentError(f"{field} is required")
-    KEY_CHARS.check(field, len(key))
+    if len(key) > MAX_KEY_LENGTH:  # the plain integer: this runs on every Evaluate and Route
+        raise KEY_CHARS.refusal(field, len(key))
 
 
 def check_required(field: str, text: str, limit: Limit) -> None:

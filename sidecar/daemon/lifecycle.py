@@ -11,6 +11,7 @@ from sidecar.clock import Clock, SystemClock
 from sidecar.daemon.ready import ready_report, write_ready_file
 from sidecar.daemon.settings import Settings
 from sidecar.daemon.wiring import Graph, add_services, build
+from sidecar.ops.heap import keep_pauses_short
 from sidecar.ops.sdnotify import Notifier, run_watchdog
 from sidecar.server.listen import bind, restrict_unix_sockets
 from sidecar.tasks import cancel_and_wait
@@ -183,6 +184,7 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
 
     # Everything the daemon creates (database, WAL, token, ready file) is private to its user.
     os.umask(0o077)
+    keep_pauses_short()
 
     async def main() -> None:
         await Lifecycle(build(settings, clock or SystemClock())).run_until_signalled()

@@ -18,6 +18,7 @@ from sidecar.config.limits import MESSAGE_BYTES, grpc_options
 from sidecar.daemon.checks import Checks
 from sidecar.daemon.settings import Settings
 from sidecar.hlc import HybridLogicalClock
+from sidecar.ops.heap import freeze_long_lived
 from sidecar.protocols.flagd import evaluation as flagd_evaluation
 from sidecar.protocols.flagd.events import EventSource
 from sidecar.protocols.flagd.sync import SYNC_SERVICE as FLAGD_SYNC_SERVICE
@@ -116,6 +117,7 @@ def build(settings: Settings, clock: Clock) -> Graph:
     telemetry = _telemetry(settings, node_id)
     observability = DaemonTelemetry(telemetry)
     store.add_reload_listener(observability.config_reload)
+    store.add_snapshot_listener(lambda _snapshot: freeze_long_lived())
     rollouts = RolloutRuntime(
         store,
         RolloutStore(database, node_id, hlc),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
@@ -80,6 +80,11 @@ class Evaluator:
     @property
     def flags(self) -> Mapping[str, CompiledFlag]:
         return self._flags
+
+    @property
+    def keys(self) -> Sequence[str]:
+        """Every flag key, sorted."""
+        return self._sorted_keys
 
     def evaluate(self, flag_key: str, context: Mapping[str, Any], now: float) -> Resolution:
         fixed = self._fixed.get(flag_key)

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sidecar.config.limits import LATENCY_MS, OUTCOMES_PER_CALL
+from sidecar.config.limits import LATENCY_MS
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
@@ -67,7 +67,6 @@ class Ticked:
 
 def check_batch(outcomes: Sequence[OutcomeReport], rollouts: Mapping[str, RolloutDefinition]) -> None:
     """Refuse the whole batch at its first bad outcome, naming it."""
-    OUTCOMES_PER_CALL.check("outcomes", len(outcomes))
     for index, outcome in enumerate(outcomes):
         if outcome.rollout_key not in rollouts:
             raise InvalidArgumentError(f"outcomes[{index}]: rollout {outcome.rollout_key!r} does not exist")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from sidecar.config.limits import (
     CATEGORY_CHARS,
-    EVENTS_PER_CALL,
     FEEDBACK_TEXT_CHARS,
     METRIC_CHARS,
     UNIT_KEY_CHARS,
@@ -47,10 +46,10 @@ class FeedbackReceipt:
     arms: Mapping[str, str]  # experiment -> the unit's arm, for the running experiments it is exposed in
 
 
-def check_events(events: Sequence[TrackedEvent], tracked_by: TrackedBy) -> None:
-    """Refuse the whole batch when any event is malformed or has a value its metric cannot take."""
-    EVENTS_PER_CALL.check("events", len(events))
-    for position, event in enumerate(events):
+def check_events(events: Sequence[TrackedEvent], tracked_by: TrackedBy, first: int = 0) -> None:
+    """Refuse the whole batch when any event is malformed or has a value its metric cannot take; ``first``
+    is the position of ``events[0]`` in the request. (The batch size is checked where it arrives.)"""
+    for position, event in enumerate(events, first):
         _check_event(position, event, tracked_by.get(event.metric, ()))
 
 

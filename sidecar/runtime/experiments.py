@@ -33,6 +33,7 @@ from sidecar.runtime.experiment_index import ExperimentIndex, index_experiments
 from sidecar.runtime.experiment_intake import (
     FeedbackReceipt,
     FeedbackSubmission,
+    TrackedBy,
     TrackedEvent,
     check_events,
     check_feedback,
@@ -42,7 +43,7 @@ from sidecar.runtime.group_commit import GroupCommit
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.experiment_store import ExperimentStore, FeedbackRow
 from sidecar.store.snapshot import Snapshot
-from sidecar.tasks import cancel_and_wait
+from sidecar.tasks import cancel_and_wait, in_slices
 
 log = logging.getLogger(__name__)
 
@@ -130,20 +131,28 @@ class ExperimentRuntime:
         """Add a batch of metric events (all or nothing) to every experiment that tracks their metric and
         whose window holds their time; returns (accepted, unmatched) once they are on disk."""
         by_metric = self._index_for(self._config.require_snapshot()).by_metric
-        check_events(events, by_metric)
+        # Checked whole before anything is added (all or nothing), then added; a slice at a time each.
+        checked = 0
+        async for part in in_slices(events):
+            check_events(part, by_metric, first=checked)
+            checked += len(part)
         accepted = 0
-        for event in events:
-            matched = False
-            for experiment, _metric in by_metric.get(event.metric, ()):
-                if not experiment.in_window(event.timestamp):
-                    continue
-                sums = self._unit_sums.setdefault((experiment.key, event.metric, event.unit_key), [0.0, 0.0])
-                sums[0] += event.value
-                sums[1] += 1
-                matched = True
-            accepted += matched
+        async for part in in_slices(events):
+            accepted += sum(self._add(event, by_metric) for event in part)
         await self._commit.durable()
         return accepted, len(events) - accepted
+
+    def _add(self, event: TrackedEvent, by_metric: TrackedBy) -> bool:
+        """Add one event to every experiment tracking its metric in whose window it falls; whether any."""
+        matched = False
+        for experiment, _metric in by_metric.get(event.metric, ()):
+            if not experiment.in_window(event.timestamp):
+                continue
+            sums = self._unit_sums.setdefault((experiment.key, event.metric, event.unit_key), [0.0, 0.0])
+            sums[0] += event.value
+            sums[1] += 1
+            matched = True
+        return matched
 
     async def submit_feedback(self, feedback: FeedbackSubmission) -> FeedbackReceipt:
         check_feedback(feedback)

@@ -36,7 +36,7 @@ from sidecar.stats.compare import VersionComparison
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.rollout_store import RolloutStore
 from sidecar.store.snapshot import Snapshot
-from sidecar.tasks import cancel_and_wait
+from sidecar.tasks import cancel_and_wait, in_slices
 
 __all__ = ["OutcomeReport", "RolloutChangeListener", "RolloutObserver", "RolloutRuntime", "RolloutView"]
 
@@ -134,15 +134,17 @@ class RolloutRuntime:
         steps.check_batch(outcomes, rollouts)
         now = self._clock.now()
         accepted = stale = 0
-        for rollout_key, run in steps.runs(outcomes):
-            definition = rollouts[rollout_key]
-            state = self._states.get(rollout_key) or self._adopt(definition, now)
-            window = self._windows.get(rollout_key, {})
-            recorded = steps.record(definition, state, window, run, now, self._bucket_seconds)
-            for key, counts in recorded.buckets.items():
-                self._writes.set_bucket(rollout_key, key, counts)
-            self._apply(recorded.state, *recorded.events)
-            accepted, stale = accepted + recorded.accepted, stale + recorded.stale
+        # Slice by slice, as if sent in smaller batches: state is read afresh for each run.
+        async for part in in_slices(outcomes):
+            for rollout_key, run in steps.runs(part):
+                definition = rollouts[rollout_key]
+                state = self._states.get(rollout_key) or self._adopt(definition, now)
+                window = self._windows.get(rollout_key, {})
+                recorded = steps.record(definition, state, window, run, now, self._bucket_seconds)
+                for key, counts in recorded.buckets.items():
+                    self._writes.set_bucket(rollout_key, key, counts)
+                self._apply(recorded.state, *recorded.events)
+                accepted, stale = accepted + recorded.accepted, stale + recorded.stale
         await self._commit.durable()
         return accepted, stale
 

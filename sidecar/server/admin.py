@@ -16,7 +16,7 @@ from sidecar.evaluation.model import CompiledFlag
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.store.config_store import ConfigStore
-from sidecar.store.database import AuditRecord, StateDatabase
+from sidecar.store.database import AuditRecord, StateDatabase, StoredRecord
 from sidecar.store.record_batch import MAX_BATCH_RECORDS, Change, RecordDraft
 from sidecar.store.sections import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
@@ -25,6 +25,12 @@ from sidecar.v1 import admin_pb2, admin_pb2_grpc
 def flag_message(flag: CompiledFlag, version: str = "") -> admin_pb2.Flag:
     return admin_pb2.Flag(
         key=flag.key, definition=to_struct(flag.definition), source=flag.source, version=version
+    )
+
+
+def stored_flag_message(stored: StoredRecord) -> admin_pb2.Flag:
+    return admin_pb2.Flag(
+        key=stored.key, definition=to_struct(stored.definition), source="admin", version=stored.version
     )
 
 
@@ -86,12 +92,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         check_request_key("flag_key", request.flag_key)
         if not request.HasField("definition"):
             raise InvalidArgumentError("definition is required")
-        stored, revision = await self._store.put_record(
-            FLAG, request.flag_key, struct_to_dict(request.definition), actor, check_reason(request.reason)
-        )
-        flag = admin_pb2.Flag(
-            key=stored.key, definition=to_struct(stored.definition), source="admin", version=stored.version
-        )
+        reason = check_reason(request.reason)
+        # A definition of megabytes takes tens of milliseconds to convert either way: off the event loop.
+        definition = await asyncio.to_thread(struct_to_dict, request.definition)
+        stored, revision = await self._store.put_record(FLAG, request.flag_key, definition, actor, reason)
+        flag = await asyncio.to_thread(stored_flag_message, stored)
         return admin_pb2.PutFlagResponse(flag=flag, revision=revision)
 
     async def DeleteFlag(

@@ -22,11 +22,11 @@ MAX_CONTEXT_DEPTH = CONTEXT_DEPTH.value
 _MAX_SAFE_INT = 2**53
 
 
-def context_to_dict(context: struct_pb2.Struct) -> dict[str, Any]:
-    """The evaluation context as plain data; INVALID_ARGUMENT when too large, too deep or malformed."""
-    if not context.fields:
+def context_to_dict(context: struct_pb2.Struct, size: int) -> dict[str, Any]:
+    """The evaluation context as plain data, given its encoded ``size`` (``context.ByteSize()``, which the
+    caller has already asked for); INVALID_ARGUMENT when too large, too deep or malformed."""
+    if not size:
         return {}
-    size = context.ByteSize()
     if size > MAX_CONTEXT_BYTES:
         raise CONTEXT_BYTES.refusal("context", size)
     result = _struct(context, 1)

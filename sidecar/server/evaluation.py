@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf import struct_pb2
 
 from sidecar.clock import Clock
-from sidecar.config.limits import check_request_key
-from sidecar.errors import NotFoundError
+from sidecar.config.limits import MESSAGE_BYTES, check_request_key
+from sidecar.errors import NotFoundError, ResourceExhaustedError
 from sidecar.evaluation.model import EvalErrorCode, Reason, Resolution
 from sidecar.server.convert import context_to_dict, to_struct, to_value
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.snapshot import Snapshot
+from sidecar.tasks import in_slices
 from sidecar.v1 import evaluation_pb2, evaluation_pb2_grpc
+
+# A context this large takes milliseconds to convert and evaluate (thousands of fields, or a 60,000-digit
+# "number" compared): that work runs in a worker thread so that the event loop keeps serving other calls.
+OFFLOAD_CONTEXT_BYTES = 8 * 1024
 
 REASONS: dict[Reason, int] = {
     Reason.STATIC: evaluation_pb2.REASON_STATIC,
@@ -104,9 +111,14 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
         started = time.perf_counter()
         snapshot = self._store.require_snapshot()
         check_request_key("flag_key", request.flag_key)
-        evaluation_context = context_to_dict(request.context)
         now = self._clock.now()
-        resolution = snapshot.evaluator.evaluate(request.flag_key, evaluation_context, now)
+        size = request.context.ByteSize()
+        if size > OFFLOAD_CONTEXT_BYTES:
+            evaluation_context, resolution = await asyncio.to_thread(
+                _evaluate, snapshot, request.flag_key, request.context, size, now
+            )
+        else:
+            evaluation_context, resolution = _evaluate(snapshot, request.flag_key, request.context, size, now)
         if resolution.error_code is EvalErrorCode.FLAG_NOT_FOUND:
             for observer in self._miss_observers:
                 observer.evaluation(snapshot, resolution, evaluation_context, now, started)
@@ -120,14 +132,28 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     ) -> evaluation_pb2.EvaluateAllResponse:
         started = time.perf_counter()
         snapshot = self._store.require_snapshot()
-        evaluation_context = context_to_dict(request.context)
+        size = request.context.ByteSize()
+        evaluation_context = (
+            await asyncio.to_thread(context_to_dict, request.context, size)
+            if size > OFFLOAD_CONTEXT_BYTES
+            else context_to_dict(request.context, size)
+        )
         now = self._clock.now()
-        resolutions = snapshot.evaluator.evaluate_all(evaluation_context, now)
+        evaluate = snapshot.evaluator.evaluate
         response = evaluation_pb2.EvaluateAllResponse(revision=snapshot.revision)
-        for resolution in resolutions:
-            response.flags[resolution.flag_key].CopyFrom(self._cache.response(snapshot, resolution))
-            for observer in self._observers:
-                observer.evaluation(snapshot, resolution, evaluation_context, now, started)
+        flags = response.flags
+        async for keys in in_slices(snapshot.evaluator.keys):
+            for key in keys:
+                resolution = evaluate(key, evaluation_context, now)
+                flags[key].CopyFrom(self._cache.response(snapshot, resolution))
+                for observer in self._observers:
+                    observer.evaluation(snapshot, resolution, evaluation_context, now, started)
+        answer = response.ByteSize()
+        if answer > MESSAGE_BYTES.value:
+            raise ResourceExhaustedError(
+                f"the answer for all {len(flags)} flags would be {answer} bytes, over the limit "
+                f"{MESSAGE_BYTES.name} ({MESSAGE_BYTES.value} bytes); evaluate the flags you need one by one"
+            )
         return response
 
     async def Watch(
@@ -142,6 +168,13 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
                 yield _event(event.revision, event.changed_keys)
         finally:
             self._store.unsubscribe(queue)
+
+
+def _evaluate(
+    snapshot: Snapshot, key: str, context: struct_pb2.Struct, size: int, now: float
+) -> tuple[dict[str, Any], Resolution]:
+    evaluation_context = context_to_dict(context, size)
+    return evaluation_context, snapshot.evaluator.evaluate(key, evaluation_context, now)
 
 
 def _event(revision: int, keys: tuple[str, ...]) -> evaluation_pb2.WatchResponse:

@@ -3,22 +3,29 @@ reads of experiment results."""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
 
 from sidecar.clock import Clock
-from sidecar.config.limits import check_request_key
+from sidecar.config.limits import EVENTS_PER_CALL, check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.experiments.feedback_text import Priority, Sentiment
 from sidecar.experiments.model import Correction
-from sidecar.experiments.results import render_results_html, render_results_text, to_results_json
+from sidecar.experiments.results import (
+    ExperimentResults,
+    render_results_html,
+    render_results_text,
+    to_results_json,
+)
 from sidecar.runtime.experiment_intake import FeedbackSubmission, TrackedEvent
 from sidecar.runtime.experiments import ExperimentOverview, ExperimentRuntime
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import to_struct
+from sidecar.tasks import in_slices
 from sidecar.v1 import experiment_pb2 as pb
 from sidecar.v1 import experiment_pb2_grpc
 
@@ -36,12 +43,14 @@ STATUSES = {
 }
 
 
-def to_events(messages: Iterable[pb.MetricEvent], now: float) -> list[TrackedEvent]:
+async def to_events(messages: Sequence[pb.MetricEvent], now: float) -> list[TrackedEvent]:
+    EVENTS_PER_CALL.check("events", len(messages))
     events: list[TrackedEvent] = []
-    for message in messages:
-        value = message.value if message.HasField("value") else 1.0
-        timestamp = message.timestamp or now
-        events.append(TrackedEvent(message.unit_key, message.metric, value, timestamp))
+    async for part in in_slices(messages):
+        for message in part:
+            value = message.value if message.HasField("value") else 1.0
+            timestamp = message.timestamp or now
+            events.append(TrackedEvent(message.unit_key, message.metric, value, timestamp))
     return events
 
 
@@ -81,7 +90,7 @@ class ExperimentServicer(experiment_pb2_grpc.ExperimentServiceServicer):
     async def TrackEvents(
         self, request: pb.TrackEventsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.TrackEventsResponse:
-        accepted, unmatched = await self._runtime.track(to_events(request.events, self._clock.now()))
+        accepted, unmatched = await self._runtime.track(await to_events(request.events, self._clock.now()))
         return pb.TrackEventsResponse(accepted=accepted, unmatched=unmatched)
 
     async def StreamTrackEvents(
@@ -91,7 +100,7 @@ class ExperimentServicer(experiment_pb2_grpc.ExperimentServiceServicer):
     ) -> pb.StreamTrackEventsResponse:
         accepted = unmatched = 0
         async for request in requests:
-            added, ignored = await self._runtime.track(to_events(request.events, self._clock.now()))
+            added, ignored = await self._runtime.track(await to_events(request.events, self._clock.now()))
             accepted += added
             unmatched += ignored
         return pb.StreamTrackEventsResponse(accepted=accepted, unmatched=unmatched)
@@ -135,11 +144,16 @@ class ExperimentServicer(experiment_pb2_grpc.ExperimentServiceServicer):
         if request.correction not in CORRECTIONS:
             raise InvalidArgumentError(f"unknown correction {request.correction}")
         results = await self._runtime.analyze(request.experiment_key, CORRECTIONS[request.correction])
-        response = pb.AnalyzeResponse(
-            report=to_struct(to_results_json(results)), verdict=results.report.verdict.value
-        )
-        if request.format in (pb.REPORT_FORMAT_UNSPECIFIED, pb.REPORT_FORMAT_TEXT):
-            response.text = render_results_text(results)
-        if request.format in (pb.REPORT_FORMAT_UNSPECIFIED, pb.REPORT_FORMAT_HTML):
-            response.html = render_results_html(results)
-        return response
+        # Rendering a large experiment's report takes milliseconds: off the event loop, like the analysis.
+        return await asyncio.to_thread(analysis_message, results, request.format)
+
+
+def analysis_message(results: ExperimentResults, report_format: int) -> pb.AnalyzeResponse:
+    response = pb.AnalyzeResponse(
+        report=to_struct(to_results_json(results)), verdict=results.report.verdict.value
+    )
+    if report_format in (pb.REPORT_FORMAT_UNSPECIFIED, pb.REPORT_FORMAT_TEXT):
+        response.text = render_results_text(results)
+    if report_format in (pb.REPORT_FORMAT_UNSPECIFIED, pb.REPORT_FORMAT_HTML):
+        response.html = render_results_html(results)
+    return response

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
 import grpc
 
-from sidecar.config.limits import ERROR_TYPE_CHARS, check_request_key
+from sidecar.config.limits import ERROR_TYPE_CHARS, OUTCOMES_PER_CALL, check_request_key
 from sidecar.errors import InvalidArgumentError
 from sidecar.rollout import transitions
 from sidecar.rollout.decision import Decision
@@ -24,11 +25,13 @@ from sidecar.server.convert import stickiness_value, struct_to_dict, to_struct
 from sidecar.stats.compare import render_text, to_json
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.sections import ROLLOUT
+from sidecar.tasks import in_slices
 from sidecar.v1 import routing_pb2 as pb
 from sidecar.v1 import routing_pb2_grpc
 
 # An operator transition from sidecar.rollout.transitions, with its reason and actor bound by the servicer.
 OperatorAction = Callable[[RolloutDefinition, RolloutState, str, str, float], Transition]
+
 
 VERSIONS = {Version.V1: pb.VERSION_V1, Version.V2: pb.VERSION_V2}
 FROM_PROTO_VERSION = {pb.VERSION_V1: Version.V1, pb.VERSION_V2: Version.V2}
@@ -40,9 +43,10 @@ STATES: dict[RolloutStatus, pb.RolloutState] = {
 }
 
 
-def to_outcomes(messages: Any) -> list[OutcomeReport]:
+def to_outcomes(messages: Any, first: int = 0) -> list[OutcomeReport]:
+    """Outcome messages as reports; ``first`` is the position of ``messages[0]`` in the request."""
     outcomes: list[OutcomeReport] = []
-    for index, message in enumerate(messages):
+    for index, message in enumerate(messages, first):
         version = FROM_PROTO_VERSION.get(message.version)
         if version is None:
             raise InvalidArgumentError(f"outcomes[{index}]: version must be VERSION_V1 or VERSION_V2")
@@ -98,7 +102,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     async def ReportOutcomes(
         self, request: pb.ReportOutcomesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ReportOutcomesResponse:
-        accepted, stale = await self._report(to_outcomes(request.outcomes))
+        accepted, stale = await self._report(request.outcomes)
         return pb.ReportOutcomesResponse(accepted=accepted, stale=stale)
 
     async def StreamOutcomes(
@@ -106,15 +110,20 @@ class RoutingServicer(routing_pb2_grpc.RoutingServiceServicer):
     ) -> pb.StreamOutcomesResponse:
         accepted = stale = 0
         async for request in requests:
-            added, ignored = await self._report(to_outcomes(request.outcomes))
+            added, ignored = await self._report(request.outcomes)
             accepted += added
             stale += ignored
         return pb.StreamOutcomesResponse(accepted=accepted, stale=stale)
 
-    async def _report(self, outcomes: list[OutcomeReport]) -> tuple[int, int]:
+    async def _report(self, messages: Sequence[pb.Outcome]) -> tuple[int, int]:
+        OUTCOMES_PER_CALL.check("outcomes", len(messages))
+        outcomes: list[OutcomeReport] = []
+        async for part in in_slices(messages):
+            outcomes.extend(to_outcomes(part, len(outcomes)))
         result = await self._runtime.report(outcomes)
-        for observer in self._observers:
-            observer.outcomes(outcomes)
+        async for reports in in_slices(outcomes):
+            for observer in self._observers:
+                observer.outcomes(reports)
         return result
 
 
@@ -202,13 +211,9 @@ class RolloutServicer(routing_pb2_grpc.RolloutServiceServicer):
     ) -> pb.PutRolloutResponse:
         actor = self._auth.authorize(context)
         check_request_key("rollout_key", request.rollout_key)
-        await self._store.put_record(
-            ROLLOUT,
-            request.rollout_key,
-            struct_to_dict(request.definition),
-            actor,
-            check_reason(request.reason),
-        )
+        reason = check_reason(request.reason)
+        definition = await asyncio.to_thread(struct_to_dict, request.definition)
+        await self._store.put_record(ROLLOUT, request.rollout_key, definition, actor, reason)
         return pb.PutRolloutResponse(rollout=status_message(self._runtime.view(request.rollout_key)))
 
     async def DeleteRollout(

@@ -32,7 +32,7 @@ from sidecar.store.snapshot import (
     changed_flag_keys,
     compile_database,
 )
-from sidecar.store.sources import ConfigDirectory
+from sidecar.store.sources import ConfigDirectory, SourceContent, SourceStatus
 from sidecar.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class ConfigStore:
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._reload_listeners: list[Callable[[bool], None]] = []
+        self._snapshot_listeners: list[Callable[[Snapshot], None]] = []
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -107,6 +108,10 @@ class ConfigStore:
     def add_reload_listener(self, listener: Callable[[bool], None]) -> None:
         """Called after every reload with whether every source is loaded cleanly (metrics, alerts)."""
         self._reload_listeners.append(listener)
+
+    def add_snapshot_listener(self, listener: Callable[[Snapshot], None]) -> None:
+        """Called with every new snapshot once it serves (on the event loop; must be quick)."""
+        self._snapshot_listeners.append(listener)
 
     def subscribe(self) -> asyncio.Queue[ConfigEvent]:
         queue: asyncio.Queue[ConfigEvent] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
@@ -145,13 +150,18 @@ class ConfigStore:
             return False
         self._data_version = version
         stored = {kind: await asyncio.to_thread(self._db.live_records, kind) for kind in WRITABLE}
-        self._database_load = compile_database(stored, self._clock.now())
+        # Compiling every stored rule takes long for large ones: in a worker thread, off the event loop.
+        self._database_load = await asyncio.to_thread(compile_database, stored, self._clock.now())
         return True
 
     async def _swap_locked(self) -> None:
         assert self._database_load is not None  # loaded before the first swap
         previous = self._snapshot
-        snapshot = build_snapshot(
+        # Building thousands of flags' evaluator and comparing them with the last snapshot's takes tens of
+        # milliseconds: in a worker thread (the inputs are taken here, under the lock).
+        snapshot, changed = await asyncio.to_thread(
+            _next_snapshot,
+            previous,
             self._revision + 1,
             self._directory.contents(),
             self._directory.statuses(),
@@ -159,7 +169,6 @@ class ConfigStore:
             self._database_load,
             self._static_context,
         )
-        changed = changed_flag_keys(previous, snapshot)
         if (
             previous is not None
             and not changed
@@ -169,6 +178,8 @@ class ConfigStore:
             return
         self._revision = snapshot.revision
         self._snapshot = snapshot
+        for listener in self._snapshot_listeners:
+            listener(snapshot)
         # Files still serve on a full disk, and an admin write that got here is already stored; only the
         # revision counter is not remembered then (the ``storage`` problem says why).
         with contextlib.suppress(StorageError):
@@ -228,7 +239,8 @@ class ConfigStore:
     ) -> tuple[StoredRecord, int]:
         """Validate like a file, refuse file-owned keys, store durably, then serve it in a new snapshot."""
         check_key(kind, key)
-        WRITABLE[kind](key, definition)  # raises ConfigError (INVALID_ARGUMENT) with the reasons
+        # Raises ConfigError (INVALID_ARGUMENT) with the reasons; a large rule compiles for long.
+        await asyncio.to_thread(WRITABLE[kind], key, definition)
         async with self._lock:
             self._refuse_file_owned(kind, key)
             draft = AuditDraft(self._clock.now(), actor, f"{kind}.put", key, reason)
@@ -301,6 +313,19 @@ class ConfigStore:
         owner = self._directory.owner_of(kind, key)
         if owner is not None:
             raise FailedPreconditionError(f"{kind} {key!r} is defined in {owner}; edit that file instead")
+
+
+def _next_snapshot(
+    previous: Snapshot | None,
+    revision: int,
+    files: list[SourceContent],
+    statuses: list[SourceStatus],
+    complete: bool,
+    database: DatabaseLoad,
+    static_context: Mapping[str, Any],
+) -> tuple[Snapshot, list[str]]:
+    snapshot = build_snapshot(revision, files, statuses, complete, database, static_context)
+    return snapshot, changed_flag_keys(previous, snapshot)
 
 
 def _without_flags(records: Mapping[str, Mapping[str, object]]) -> dict[str, Mapping[str, object]]:

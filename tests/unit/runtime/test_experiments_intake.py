@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sidecar.config.limits import CATEGORY_CHARS, EVENTS_PER_CALL, FEEDBACK_TEXT_CHARS
+from sidecar.config.limits import CATEGORY_CHARS, FEEDBACK_TEXT_CHARS
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.experiments import Verdict
 from sidecar.experiments.feedback_text import Priority, Sentiment
@@ -149,11 +149,6 @@ def test_feedback_is_classified_and_attributed_to_the_units_arm(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        pytest.param(
-            [TrackedEvent("u", "bought", 1.0, NOW)] * (EVENTS_PER_CALL.value + 1),
-            "events is over the limit events.per_call",
-            id="batch-too-large",
-        ),
         pytest.param(
             [TrackedEvent("", "bought", 1.0, NOW)], "events[0].unit_key is required", id="empty-unit"
         ),
