@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sidecar.clock import Clock
+from sidecar.runtime.evaluation_errors import EvaluationErrors
 from sidecar.runtime.rollouts import RolloutRuntime
 from sidecar.server.health import HealthReporter
 from sidecar.store.config_store import ConfigStore
@@ -20,12 +21,14 @@ class Checks:
         rollouts: RolloutRuntime,
         clock: Clock,
         tick_seconds: float,
+        evaluation_errors: EvaluationErrors,
     ) -> None:
         self._store = store
         self._database = database
         self._rollouts = rollouts
         self._clock = clock
         self._tick_seconds = tick_seconds
+        self._evaluation_errors = evaluation_errors
 
     def config_problem(self) -> str | None:
         snapshot = self._store.snapshot
@@ -43,6 +46,12 @@ class Checks:
             return None
         failing = [str(problem) for source in snapshot.sources for problem in source.problems]
         return "last edit rejected, last good version serving: " + "; ".join(failing) if failing else None
+
+    def flag_errors_problem(self) -> str | None:
+        snapshot = self._store.snapshot
+        return (
+            None if snapshot is None else self._evaluation_errors.problem(snapshot.flags, self._clock.now())
+        )
 
     def database_problem(self) -> str | None:
         return None if self._database.healthy() else "state database is not answering"

@@ -141,7 +141,7 @@ def build(settings: Settings, clock: Clock) -> Graph:
             alerts=alerts,
         )
         observability.watch_sync(sync.metrics)
-    checks = Checks(store, database, rollouts, clock, settings.tick_seconds)
+    checks = Checks(store, database, rollouts, clock, settings.tick_seconds, alerts.evaluation_errors)
     telemetry.metrics.set_revision_source(checks.revision)
     health_servicer = health_aio.HealthServicer()
     health = HealthReporter(
@@ -216,6 +216,7 @@ def _components(
         ComponentCheck("config-reload", checks.reload_problem, critical=False),
         ComponentCheck("policy-loop", checks.policy_problem),
         ComponentCheck("telemetry-exporter", observability.exporter_problem, critical=False),
+        ComponentCheck("flag-errors", checks.flag_errors_problem, critical=False),
     ]
     if sync is not None:
         components.append(ComponentCheck("peer-sync", sync.health_problem, critical=False))

@@ -8,35 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from sidecar.alerts.metrics import CumulativeHistory, OutcomeWindows, gate_value, outcome_value
 from sidecar.alerts.model import DAEMON_WIDE, OUTCOME_METRICS, AlertKey, AlertRule, Metric
-from sidecar.evaluation.model import Reason, Resolution
 from sidecar.rollout.model import Version
+from sidecar.runtime.evaluation_errors import EvaluationErrors
 from sidecar.runtime.rollouts import RolloutRuntime, RolloutView
 from sidecar.store.config_store import ConfigStore
-from sidecar.store.snapshot import Snapshot
-
-
-class EvaluationErrorCounter:
-    """Counts REASON_ERROR resolutions. An evaluation observer: it costs the hot path one comparison."""
-
-    __slots__ = ("total",)
-
-    def __init__(self) -> None:
-        self.total = 0
-
-    def evaluation(
-        self,
-        snapshot: Snapshot,  # noqa: ARG002
-        resolution: Resolution,
-        context: Mapping[str, Any],  # noqa: ARG002
-        now: float,  # noqa: ARG002
-        started: float,  # noqa: ARG002
-    ) -> None:
-        if resolution.reason is Reason.ERROR:
-            self.total += 1
 
 
 def rss_mb() -> float | None:
@@ -63,7 +41,7 @@ class AlertMetrics:
         self._rollouts = rollouts
         self._memory_mb = memory_mb
         self._outcomes = OutcomeWindows()
-        self.evaluation_errors = EvaluationErrorCounter()
+        self.evaluation_errors = EvaluationErrors()
         self._error_history: CumulativeHistory[int] = CumulativeHistory(started_at)
 
     def collect(
