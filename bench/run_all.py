@@ -20,6 +20,7 @@ BENCHMARKS = (
     "telemetry_daemon",
     "sync",
     "openfeature",
+    "loop_hold",
     "h2load",
 )
 # External load generators: a benchmark whose tool is missing says so in one line and the rest still run.

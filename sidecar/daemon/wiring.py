@@ -118,6 +118,7 @@ def build(settings: Settings, clock: Clock) -> Graph:
     observability = DaemonTelemetry(telemetry)
     store.add_reload_listener(observability.config_reload)
     store.add_snapshot_listener(lambda _snapshot: freeze_long_lived())
+    observability.watch_config_files(lambda: store.snapshot.sources if store.snapshot else ())
     rollouts = RolloutRuntime(
         store,
         RolloutStore(database, node_id, hlc),

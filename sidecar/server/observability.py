@@ -24,6 +24,7 @@ from sidecar.rollout.state import RolloutState, RolloutStatus
 from sidecar.rollout.transitions import AuditEvent, AuditKind
 from sidecar.runtime.rollouts import OutcomeReport
 from sidecar.store.snapshot import Snapshot
+from sidecar.store.sources import SourceStatus
 from sidecar.sync.metrics import SyncMetrics
 from sidecar.telemetry import (
     DECISIONS_LOGGER,
@@ -45,6 +46,7 @@ ALERT_SEVERITIES = {
     Severity.ERROR: SeverityNumber.ERROR,
     Severity.CRITICAL: SeverityNumber.FATAL,
 }
+CONFIG_FILES_FAILING = "sidecar.config.files.failing"
 decisions_log = logging.getLogger(DECISIONS_LOGGER)
 
 
@@ -174,6 +176,23 @@ class DaemonTelemetry:
         attributes["alert.event"] = event.kind.value
         body = f"alert {alert.rule} {event.kind.value.lower()} at {alert.severity.value}"
         self._telemetry.emit_event("sidecar.alert", body, attributes, ALERT_SEVERITIES[alert.severity])
+
+    # -- configuration ---------------------------------------------------------------------------------
+
+    def watch_config_files(self, sources: Callable[[], Iterable[SourceStatus]]) -> None:
+        """Export whether each configuration source fails to load (1) or loads (0); read on the exporter
+        thread from the snapshot being served, so a fixed file reads 0 at the next export."""
+
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            return [Observation(0 if s.ok else 1, {"file.path": s.path}) for s in sources()]
+
+        self._telemetry.meter.create_observable_gauge(
+            CONFIG_FILES_FAILING,
+            [observe],
+            unit="{file}",
+            description="Configuration sources whose last load failed (1), by path; their last good "
+            "version serves meanwhile.",
+        )
 
     # -- peer sync -------------------------------------------------------------------------------------
 

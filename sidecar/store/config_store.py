@@ -184,9 +184,7 @@ class ConfigStore:
         # revision counter is not remembered then (the ``storage`` problem says why).
         with contextlib.suppress(StorageError):
             await asyncio.to_thread(self._db.save_revision, snapshot.revision)
-        for status in snapshot.sources:
-            for problem in status.problems:
-                log.error("configuration rejected: %s", problem)
+        _log_problem_changes(previous.sources if previous else (), snapshot.sources)
         log.info(
             "configuration revision %d: %d flags, %d changed",
             snapshot.revision,
@@ -313,6 +311,19 @@ class ConfigStore:
         owner = self._directory.owner_of(kind, key)
         if owner is not None:
             raise FailedPreconditionError(f"{kind} {key!r} is defined in {owner}; edit that file instead")
+
+
+def _log_problem_changes(before: Sequence[SourceStatus], after: Sequence[SourceStatus]) -> None:
+    """Log each problem once, when it appears (not at every later rebuild), and a source that loads again."""
+    known = {(status.path, problem) for status in before for problem in status.problems}
+    failing = {status.path for status in before if not status.ok}
+    for status in after:
+        for problem in status.problems:
+            if (status.path, problem) not in known:
+                fields = {"file": problem.source, "line": problem.line, "reason": problem.message}
+                log.error("configuration rejected: %s", problem, extra=fields)
+        if status.ok and status.path in failing:
+            log.info("configuration source %s loads again", status.path, extra={"file": status.path})
 
 
 def _next_snapshot(
