@@ -50,6 +50,9 @@ KEY_CHARS = Limit("key.chars", MAX_KEY_LENGTH, "characters")
 # Batches: ReportOutcomes (and each StreamOutcomes message), TrackEvents (and each stream message).
 OUTCOMES_PER_CALL = Limit("outcomes.per_call", 10_000, "outcomes")
 EVENTS_PER_CALL = Limit("events.per_call", 10_000, "events")
+# ImportRecords: records per call, and the origin each may name (a file path and line).
+RECORDS_PER_CALL = Limit("records.per_call", 10_000, "records")
+ORIGIN_CHARS = Limit("origin.chars", 1024, "characters")
 # How many entries ListAudit and ListAlerts answer at most.
 LIST_ENTRIES = Limit("list.entries", 1000, "entries")
 
@@ -61,6 +64,7 @@ METRIC_CHARS = Limit("metric.chars", 128, "characters")
 FEEDBACK_TEXT_CHARS = Limit("feedback_text.chars", 4096, "characters")
 CATEGORY_CHARS = Limit("category.chars", 64, "characters")
 ALERT_ID_CHARS = Limit("alert_id.chars", 64, "characters")
+SELECTOR_CHARS = Limit("selector.chars", 1024, "characters")  # flagd's selector field and header
 # The x-actor header is cut to this length rather than refused: it only labels the audit entry.
 ACTOR_CHARS = Limit("actor.chars", 128, "characters")
 
@@ -76,6 +80,8 @@ REQUEST_LIMITS = (
     KEY_CHARS,
     OUTCOMES_PER_CALL,
     EVENTS_PER_CALL,
+    RECORDS_PER_CALL,
+    ORIGIN_CHARS,
     LIST_ENTRIES,
     REASON_CHARS,
     ERROR_TYPE_CHARS,
@@ -84,6 +90,7 @@ REQUEST_LIMITS = (
     FEEDBACK_TEXT_CHARS,
     CATEGORY_CHARS,
     ALERT_ID_CHARS,
+    SELECTOR_CHARS,
     ACTOR_CHARS,
     LATENCY_MS,
 )

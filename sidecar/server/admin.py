@@ -10,14 +10,14 @@ from typing import Any, Protocol
 import grpc
 
 import sidecar
-from sidecar.config.limits import LIST_ENTRIES, REASON_CHARS, check_request_key
+from sidecar.config.limits import LIST_ENTRIES, REASON_CHARS, RECORDS_PER_CALL, check_request_key
 from sidecar.errors import InvalidArgumentError, NotFoundError
 from sidecar.evaluation.model import CompiledFlag
 from sidecar.server.auth import AdminAuth
 from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.database import AuditRecord, StateDatabase, StoredRecord
-from sidecar.store.record_batch import MAX_BATCH_RECORDS, Change, RecordDraft
+from sidecar.store.record_batch import Change, RecordDraft
 from sidecar.store.sections import FLAG
 from sidecar.v1 import admin_pb2, admin_pb2_grpc
 
@@ -195,9 +195,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ImportRecordsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> admin_pb2.ImportRecordsResponse:
         actor = self._auth.authorize(context)
-        if len(request.records) > MAX_BATCH_RECORDS:
-            count = len(request.records)
-            raise InvalidArgumentError(f"{count} records; at most {MAX_BATCH_RECORDS} per call")
+        RECORDS_PER_CALL.check("records", len(request.records))
         drafts = []
         for record in request.records:
             check_request_key("key", record.key)

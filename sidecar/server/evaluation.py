@@ -132,12 +132,7 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
     ) -> evaluation_pb2.EvaluateAllResponse:
         started = time.perf_counter()
         snapshot = self._store.require_snapshot()
-        size = request.context.ByteSize()
-        evaluation_context = (
-            await asyncio.to_thread(context_to_dict, request.context, size)
-            if size > OFFLOAD_CONTEXT_BYTES
-            else context_to_dict(request.context, size)
-        )
+        evaluation_context = await read_context(request.context)
         now = self._clock.now()
         evaluate = snapshot.evaluator.evaluate
         response = evaluation_pb2.EvaluateAllResponse(revision=snapshot.revision)
@@ -168,6 +163,14 @@ class EvaluationServicer(evaluation_pb2_grpc.EvaluationServiceServicer):
                 yield _event(event.revision, event.changed_keys)
         finally:
             self._store.unsubscribe(queue)
+
+
+async def read_context(context: struct_pb2.Struct) -> dict[str, Any]:
+    """The request's context as plain data; a large one is converted in a worker thread, off the loop."""
+    size = context.ByteSize()
+    if size > OFFLOAD_CONTEXT_BYTES:
+        return await asyncio.to_thread(context_to_dict, context, size)
+    return context_to_dict(context, size)
 
 
 def _evaluate(

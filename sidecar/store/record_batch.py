@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from sidecar.config.keys import check_key
+from sidecar.config.limits import ORIGIN_CHARS, RECORDS_PER_CALL
 from sidecar.errors import (
     ConfigError,
     ConfigProblem,
@@ -24,8 +25,6 @@ from sidecar.errors import (
 from sidecar.store.database import StoredRecord
 from sidecar.store.sections import WRITABLE
 
-MAX_BATCH_RECORDS = 10_000
-MAX_ORIGIN = 1024
 # One status message holds them all; past this many the rest are counted, not listed.
 MAX_LISTED_PROBLEMS = 20
 
@@ -67,14 +66,14 @@ def check_drafts(drafts: Sequence[RecordDraft]) -> None:
 
 def draft_problems(drafts: Sequence[RecordDraft]) -> list[ConfigProblem]:
     """Every problem of the batch, each located at its record's origin."""
-    if len(drafts) > MAX_BATCH_RECORDS:
-        return [ConfigProblem("batch", None, f"{len(drafts)} records; at most {MAX_BATCH_RECORDS} per batch")]
+    if len(drafts) > RECORDS_PER_CALL.value:
+        return [ConfigProblem("batch", None, str(RECORDS_PER_CALL.refusal("records", len(drafts))))]
     problems: list[ConfigProblem] = []
     seen: dict[tuple[str, str], str] = {}
     accepted = ", ".join(sorted(WRITABLE))
     for draft in drafts:
-        if len(draft.origin) > MAX_ORIGIN:
-            message = f"origin is longer than {MAX_ORIGIN} characters"
+        if len(draft.origin) > ORIGIN_CHARS.value:
+            message = str(ORIGIN_CHARS.refusal("origin", len(draft.origin)))
             problems.append(ConfigProblem(f"{draft.kind} {draft.key!r}", None, message))
             continue
         compile_record = WRITABLE.get(draft.kind)

@@ -16,17 +16,18 @@ from typing import Any
 import grpc
 
 from sidecar.clock import Clock
-from sidecar.config.keys import check_request_key
+from sidecar.config.limits import check_request_key
 from sidecar.evaluation.model import Reason, Resolution
 from sidecar.protocols.flagd.events import EventSource
 from sidecar.protocols.flagd.pb.evaluation.v1 import evaluation_pb2 as v1
 from sidecar.protocols.flagd.pb.evaluation.v2 import evaluation_pb2 as v2
 from sidecar.protocols.flagd.resolve import FlagdFailure, FlagType, Typed, failure, kind_of, typed
 from sidecar.protocols.flagd.selection import Selector, request_selector
-from sidecar.server.convert import context_to_dict, fill_struct
-from sidecar.server.evaluation import EvaluationObserver
+from sidecar.server.convert import fill_struct
+from sidecar.server.evaluation import EvaluationObserver, read_context
 from sidecar.store.config_store import ConfigStore
 from sidecar.store.snapshot import Snapshot
+from sidecar.tasks import in_slices
 
 V1_SERVICE = v1.DESCRIPTOR.services_by_name["Service"]
 V2_SERVICE = v2.DESCRIPTOR.services_by_name["Service"]
@@ -70,16 +71,20 @@ class FlagdEvaluation:
         started = time.perf_counter()
         snapshot = self._store.require_snapshot()
         selector = request_selector(context.invocation_metadata())
-        evaluation_context = context_to_dict(request.context)
+        evaluation_context = await read_context(request.context)
         now = self._clock.now()
         response = v1.ResolveAllResponse()
-        for flag in selector.select(snapshot.flags, self._store.config_dir):
-            if flag.default_variant is None:
-                continue
-            resolution = snapshot.evaluator.evaluate(flag.key, evaluation_context, now)
-            self._observe(snapshot, resolution, evaluation_context, now, started)
-            _fill_any(response.flags[flag.key], resolution, flag.variants[flag.default_variant])
-            fill_struct(response.flags[flag.key].metadata, {**selector.metadata, **resolution.metadata})
+        selected = [
+            (flag, flag.variants[flag.default_variant])
+            for flag in selector.select(snapshot.flags, self._store.config_dir)
+            if flag.default_variant is not None
+        ]
+        async for part in in_slices(selected):
+            for flag, default in part:
+                resolution = snapshot.evaluator.evaluate(flag.key, evaluation_context, now)
+                self._observe(snapshot, resolution, evaluation_context, now, started)
+                _fill_any(response.flags[flag.key], resolution, default)
+                fill_struct(response.flags[flag.key].metadata, {**selector.metadata, **resolution.metadata})
         fill_struct(response.metadata, selector.metadata)
         return response
 
@@ -103,7 +108,7 @@ class FlagdEvaluation:
         snapshot = self._store.require_snapshot()
         check_request_key("flag_key", request.flag_key)
         selector = request_selector(context.invocation_metadata())
-        evaluation_context = context_to_dict(request.context)
+        evaluation_context = await read_context(request.context)
         now = self._clock.now()
         try:
             resolution = self._evaluate(snapshot, selector, request.flag_key, evaluation_context, now)

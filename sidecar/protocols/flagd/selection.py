@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sidecar.config.limits import SELECTOR_CHARS
 from sidecar.errors import InvalidArgumentError
 from sidecar.evaluation.model import CompiledFlag
 
 SELECTOR_HEADER = "flagd-selector"
 FLAG_SET_ID = "flagSetId"
 SOURCE = "source"
-MAX_SELECTOR_LENGTH = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,7 @@ ALL = Selector()
 
 def parse_selector(expression: str) -> Selector:
     """A selector expression as flagd reads it; INVALID_ARGUMENT naming the accepted keys otherwise."""
-    if len(expression) > MAX_SELECTOR_LENGTH:
-        raise InvalidArgumentError(f"selector is longer than {MAX_SELECTOR_LENGTH} characters")
+    SELECTOR_CHARS.check("selector", len(expression))
     if not expression:
         return ALL
     key, sep, value = expression.partition("=")

@@ -6,10 +6,10 @@ from typing import Any
 
 import grpc
 
+from sidecar.config.limits import RECORDS_PER_CALL
 from sidecar.hlc import HybridLogicalClock
 from sidecar.server.convert import struct_to_dict, to_struct
 from sidecar.store.database import AuditDraft
-from sidecar.store.record_batch import MAX_BATCH_RECORDS
 from sidecar.v1 import admin_pb2 as pb
 from sidecar.v1 import admin_pb2_grpc, evaluation_pb2, evaluation_pb2_grpc, routing_pb2, routing_pb2_grpc
 from tests.support.flagfiles import boolean_flag
@@ -89,7 +89,11 @@ def test_one_bad_record_refuses_the_whole_batch(stack: Stack) -> None:
             grpc.StatusCode.FAILED_PRECONDITION,
             "d.yaml:3",
         ),
-        (record("flag", "k" * 300, boolean_flag()), grpc.StatusCode.INVALID_ARGUMENT, "key is longer"),
+        (
+            record("flag", "k" * 300, boolean_flag()),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "key is over the limit key.chars (300 > 256",
+        ),
     ]
     for bad, code, words in cases:
         error = rpc_error(lambda bad=bad: send(stack, good, bad))
@@ -99,10 +103,10 @@ def test_one_bad_record_refuses_the_whole_batch(stack: Stack) -> None:
 
 
 def test_a_batch_has_a_size_limit(stack: Stack) -> None:
-    many = [record("flag", f"f{n}", {}) for n in range(MAX_BATCH_RECORDS + 1)]
+    many = [record("flag", f"f{n}", {}) for n in range(RECORDS_PER_CALL.value + 1)]
     error = rpc_error(lambda: send(stack, *many))
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert f"at most {MAX_BATCH_RECORDS} per call" in error.details()
+    assert "records is over the limit records.per_call (10001 > 10000 records)" in error.details()
 
 
 def test_export_holds_what_the_database_serves_and_names_the_rest(stack: Stack) -> None:

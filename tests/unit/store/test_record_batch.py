@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from sidecar.config.limits import ORIGIN_CHARS, RECORDS_PER_CALL
 from sidecar.errors import FailedPreconditionError, InvalidArgumentError
 from sidecar.hlc import HybridLogicalClock
 from sidecar.store.database import AuditDraft, BatchWrite, StateDatabase, StoredRecord
 from sidecar.store.record_batch import (
-    MAX_BATCH_RECORDS,
     MAX_LISTED_PROBLEMS,
-    MAX_ORIGIN,
     Change,
     RecordDraft,
     check_drafts,
@@ -37,7 +36,7 @@ def test_every_problem_is_reported_at_its_origin() -> None:
         RecordDraft("flag", "b", {"variants": {}}),
         RecordDraft("alert", "c", {}, "h.yaml:1"),
         RecordDraft("flag", "-bad", FLAG, "h.yaml:7"),
-        RecordDraft("flag", "d", FLAG, "x" * (MAX_ORIGIN + 1)),
+        RecordDraft("flag", "d", FLAG, "x" * (ORIGIN_CHARS.value + 1)),
     ]
     assert [str(p) for p in draft_problems(drafts)] == [
         "g.yaml:4: flag 'a' is also in this batch at f.yaml:2",
@@ -45,15 +44,17 @@ def test_every_problem_is_reported_at_its_origin() -> None:
         "h.yaml:1: kind 'alert' cannot be written (accepted: flag, rollout)",
         "h.yaml:7: flag key '-bad' is invalid: must be 1–256 letters, digits, '.', '_' or '-', starting "
         "alphanumeric",
-        f"flag 'd': origin is longer than {MAX_ORIGIN} characters",
+        "flag 'd': origin is over the limit origin.chars (1025 > 1024 characters)",
     ]
     with pytest.raises(InvalidArgumentError, match=r"^g\.yaml:4: flag 'a' is also .*; flag 'b': variants"):
         check_drafts(drafts)
 
 
 def test_a_batch_has_a_size_limit() -> None:
-    drafts = [RecordDraft("flag", "a", FLAG)] * (MAX_BATCH_RECORDS + 1)
-    with pytest.raises(InvalidArgumentError, match=f"at most {MAX_BATCH_RECORDS} per batch"):
+    drafts = [RecordDraft("flag", "a", FLAG)] * (RECORDS_PER_CALL.value + 1)
+    with pytest.raises(
+        InvalidArgumentError, match=r"records is over the limit records.per_call \(10001 > 10000 records\)"
+    ):
         check_drafts(drafts)
 
 
