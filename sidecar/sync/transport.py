@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from sidecar.config.limits import PEER_MESSAGE_BYTES, grpc_options
 from sidecar.errors import UnauthenticatedError
@@ -175,7 +176,7 @@ class SyncServer:
         self._accept = accept
         handler = grpc.stream_stream_rpc_method_handler(
             self._serve,
-            request_deserializer=pb.ExchangeRequest.FromString,
+            request_deserializer=None,  # parsed in _serve: a frame that does not decode is INVALID_ARGUMENT
             response_serializer=pb.ExchangeResponse.SerializeToString,
         )
         self._server.add_generic_rpc_handlers(
@@ -215,8 +216,10 @@ class SyncServer:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
         if node == self._node_id:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "connected to itself")
-        if first is _EOF or first.frame.WhichOneof("body") != "hello":
+        hello = None if first is _EOF else await _parse(first, context)
+        if hello is None or hello.frame.WhichOneof("body") != "hello":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a session starts with a hello")
+        assert hello is not None  # abort raised
         await context.write(
             pb.ExchangeResponse(frame=self._hello(self._auth.server_proof(self._node_id, tag)))
         )
@@ -226,6 +229,15 @@ class SyncServer:
 
         async def read() -> pb.SyncFrame | None:
             message: Any = await context.read()
-            return None if message is _EOF else message.frame
+            return None if message is _EOF else (await _parse(message, context)).frame
 
-        await self._accept(node, context.peer(), Session(first.frame.hello, write, read))
+        await self._accept(node, context.peer(), Session(hello.frame.hello, write, read))
+
+
+async def _parse(raw: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ExchangeRequest:
+    """Decode one frame; bytes that are no frame end the session with INVALID_ARGUMENT, not UNKNOWN."""
+    try:
+        return pb.ExchangeRequest.FromString(raw)
+    except DecodeError as exc:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"a peer-sync frame does not decode: {exc}")
+        raise  # abort raised already

@@ -163,3 +163,32 @@ def test_an_address_nobody_listens_on_is_refused_as_unavailable(tmp_path: Path) 
                 pass
 
     asyncio.run(scenario())
+
+
+def test_bytes_that_are_no_frame_are_invalid_argument_not_unknown() -> None:
+    garbage = b"\n\x00\x00\x00\x00"  # a frame field claiming four bytes that never come
+
+    async def refusal(address: str, *frames: bytes, answers: int) -> grpc.StatusCode:
+        metadata, _ = GroupAuth(SECRET).client_metadata("raw", time.time())
+        async with grpc.aio.insecure_channel(address) as channel:
+            call: Any = channel.stream_stream(f"/{SERVICE_NAME}/Exchange")(metadata=metadata)
+            for frame in frames:
+                await call.write(frame)
+            for _ in range(answers):  # the server's hello and its first frame
+                await asyncio.wait_for(call.read(), 10)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await asyncio.wait_for(call.read(), 10)
+            assert "does not decode" in (refused.value.details() or "")
+            code: grpc.StatusCode = refused.value.code()
+            return code
+
+    async def scenario() -> None:
+        server, address, _ = await serving([])
+        try:
+            assert await refusal(address, garbage, answers=0) == grpc.StatusCode.INVALID_ARGUMENT
+            hello = pb.ExchangeRequest(frame=hello_of("raw")("")).SerializeToString()
+            assert await refusal(address, hello, garbage, answers=2) == grpc.StatusCode.INVALID_ARGUMENT
+        finally:
+            await server.stop(0)
+
+    asyncio.run(scenario())
