@@ -1,4 +1,4 @@
-"""Client commands for flags: ``validate``, ``eval``, ``flags``, ``status``, ``health``."""
+"""Client commands for flags: ``validate``, ``eval``, ``flags``, ``status``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from sidecar.cli.connection import (
     add_connection_options,
     admin_metadata,
     channel,
     connection,
-    print_json,
     print_message,
     rpc_failed,
 )
@@ -80,15 +78,6 @@ def add_parsers(subparsers: Subparsers) -> None:
     )
     add_connection_options(status)
     status.set_defaults(handler=run_status)
-
-    health = subparsers.add_parser(
-        "health",
-        help="check the daemon's health; exit 1 when not serving",
-        description="Query grpc.health.v1; prints the status, exits 1 unless SERVING.",
-    )
-    health.add_argument("--service", default="", help="service name; empty for the whole daemon")
-    add_connection_options(health)
-    health.set_defaults(handler=run_health)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -188,17 +177,3 @@ def run_status(args: argparse.Namespace) -> int:
         return rpc_failed(exc)
     print_message(response)
     return 0
-
-
-def run_health(args: argparse.Namespace) -> int:
-    stub = health_pb2_grpc.HealthStub(channel(args))
-    try:
-        response = stub.Check(
-            health_pb2.HealthCheckRequest(service=args.service), timeout=connection(args).timeout
-        )
-    except grpc.RpcError as exc:
-        rpc_failed(exc)
-        return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-    print_json({"service": args.service or "(overall)", "status": status})
-    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1

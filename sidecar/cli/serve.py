@@ -14,7 +14,7 @@ from sidecar.telemetry import configure_logging
 EXIT_DAMAGED_STATE = 3
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run the daemon",

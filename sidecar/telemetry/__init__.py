@@ -16,12 +16,34 @@ Wiring, in the daemon::
     telemetry.shutdown()
 """
 
-from sidecar.telemetry.flags import record_evaluation, record_rollout_decision, record_route_decision
-from sidecar.telemetry.grpc_tracing import TracingInterceptor
-from sidecar.telemetry.instruments import Metrics, RolloutGauge
-from sidecar.telemetry.logging import DECISIONS_LOGGER, configure_logging
-from sidecar.telemetry.settings import TelemetrySettings
-from sidecar.telemetry.setup import Telemetry, setup_telemetry
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sidecar.telemetry.flags import record_evaluation, record_rollout_decision, record_route_decision
+    from sidecar.telemetry.grpc_tracing import TracingInterceptor
+    from sidecar.telemetry.instruments import Metrics, RolloutGauge
+    from sidecar.telemetry.logging import DECISIONS_LOGGER, configure_logging
+    from sidecar.telemetry.settings import TelemetrySettings
+    from sidecar.telemetry.setup import Telemetry, setup_telemetry
+
+# Imported on first use, not with the package: the CLI's client commands read sidecar.telemetry.settings
+# (through sidecar.daemon.settings) and must not pay for the OpenTelemetry SDK behind setup and instruments.
+_SUBMODULES = {
+    "DECISIONS_LOGGER": "logging",
+    "Metrics": "instruments",
+    "RolloutGauge": "instruments",
+    "Telemetry": "setup",
+    "TelemetrySettings": "settings",
+    "TracingInterceptor": "grpc_tracing",
+    "configure_logging": "logging",
+    "record_evaluation": "flags",
+    "record_rollout_decision": "flags",
+    "record_route_decision": "flags",
+    "setup_telemetry": "setup",
+}
 
 __all__ = [
     "DECISIONS_LOGGER",
@@ -36,3 +58,10 @@ __all__ = [
     "record_route_decision",
     "setup_telemetry",
 ]
+
+
+def __getattr__(name: str) -> object:
+    submodule = _SUBMODULES.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{submodule}"), name)

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from opentelemetry.sdk.trace.sampling import (
-    ALWAYS_OFF,
-    ALWAYS_ON,
-    ParentBased,
-    Sampler,
-    TraceIdRatioBased,
-)
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.sampling import Sampler
 
 SERVICE_NAME = "rollout-sidecar"
 
@@ -109,6 +104,9 @@ class TelemetrySettings:
     # -- derived -----------------------------------------------------------------------------------
 
     def build_sampler(self) -> Sampler:
+        # Imported here: the CLI reads these settings' option tables without starting the SDK.
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
+
         ratio = TraceIdRatioBased(self.sampler_ratio)
         return {
             "always_on": ALWAYS_ON,
