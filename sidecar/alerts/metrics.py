@@ -101,8 +101,11 @@ class OutcomeWindows:
         )
 
 
-def outcome_value(metric: Metric, totals: VersionTotals) -> float | None:
-    """An outcome metric's value; None without requests (rates) or successful calls (latency)."""
+def outcome_value(metric: Metric, totals: VersionTotals, *, min_requests: int) -> float | None:
+    """An outcome metric's value; None (no data) with fewer than ``min_requests`` calls in the window, and
+    without successful calls for latency: one failure out of one call is no reason to roll back."""
+    if totals.requests < min_requests:
+        return None
     if metric is Metric.ERROR_RATE:
         return totals.error_rate
     if metric is Metric.FALLBACK_RATE:

@@ -101,6 +101,8 @@ class AlertRule:
     window_s: float
     interval_s: float
     for_s: float = 0.0  # how long a threshold must be crossed before its severity fires
+    # Outcome metrics only: with fewer calls in the window the value is no data, not a rate of 1 in 1.
+    min_requests: int = 1
     description: str = ""
     webhooks: tuple[str, ...] = ()
     source: str = ""

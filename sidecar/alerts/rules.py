@@ -15,6 +15,7 @@ A configuration document may hold a top-level ``alerts`` mapping of rule name to
         window: 1m                    # outcome metrics and evaluation_errors look this far back (default 5m)
         interval: 10s                 # evaluated this often (default 30s, at least 100ms)
         for: 30s                      # a threshold must stay crossed this long before it fires (default 0)
+        minRequests: 50               # outcome metrics: fewer calls in the window is no data (default 20)
         webhooks:                     # each event is POSTed as JSON; plain http:// to loopback only
           - https://hooks.example.com/sidecar
 
@@ -56,6 +57,8 @@ from sidecar.rollout.parse import parse_duration
 SECTION = "alerts"
 DEFAULT_WINDOW_S = 300.0
 DEFAULT_INTERVAL_S = 30.0
+# Below this many calls in the window an outcome metric has no data: a rate over a handful of calls is noise.
+DEFAULT_MIN_REQUESTS = 20
 MIN_INTERVAL_S = 0.1
 MAX_WEBHOOKS = 10
 GATE_NAMES = tuple(f.name for f in fields(Gates))
@@ -69,6 +72,7 @@ _RULE_FIELDS = (
     "window",
     "interval",
     "for",
+    "minRequests",
     "webhooks",
 )
 _PLAIN_METRICS = tuple(m.value for m in Metric if m is not Metric.GATE)
@@ -106,10 +110,19 @@ def _rule(reader: ProblemCollector, name: str, raw: object) -> AlertRule | None:
     metric: MetricRef | None = reader.value(path, data, "metric", _metric, None)
     kind = metric.metric if metric is not None else None
     version = Version.V2
+    min_requests = 1
     if kind in OUTCOME_METRICS:
         version = reader.value(path, data, "version", _version, Version.V2)
-    elif kind is not None and "version" in data:
-        reader.report((*path, "version"), f"only {', '.join(sorted(OUTCOME_METRICS))} take a version")
+        min_requests = reader.value(path, data, "minRequests", _positive_int, DEFAULT_MIN_REQUESTS)
+    elif kind is not None:
+        outcome_names = ", ".join(sorted(OUTCOME_METRICS))
+        if "version" in data:
+            reader.report((*path, "version"), f"only {outcome_names} take a version")
+        if "minRequests" in data:
+            reader.report(
+                (*path, "minRequests"),
+                f"only {outcome_names} take minRequests (the calls in the window an outcome metric needs)",
+            )
     rollout: str | None = None
     if kind in ROLLOUT_METRICS:
         rollout = reader.value(path, data, "rollout", _rollout, ALL_ROLLOUTS)
@@ -134,6 +147,7 @@ def _rule(reader: ProblemCollector, name: str, raw: object) -> AlertRule | None:
         window_s=window_s,
         interval_s=interval_s,
         for_s=for_s,
+        min_requests=min_requests,
         description=description,
         webhooks=webhooks,
         source=reader.doc.source,
@@ -206,6 +220,12 @@ def _number(raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         raise ValueError(f"must be a number, got {raw!r}")
     return float(raw)
+
+
+def _positive_int(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ValueError(f"must be a whole number of calls, 1 or more, got {raw!r}")
+    return raw
 
 
 def _positive_duration(raw: object) -> float:

@@ -76,7 +76,7 @@ class AlertMetrics:
         if ref.metric is Metric.GATE:
             return gate_value(view.state.last_decision, ref.gate)
         totals = self._outcomes.totals(view.definition.key, ref.version, now, rule.window_s)
-        return outcome_value(ref.metric, totals)
+        return outcome_value(ref.metric, totals, min_requests=rule.min_requests)
 
     def _daemon_value(self, rule: AlertRule, now: float) -> float | None:
         metric = rule.metric.metric

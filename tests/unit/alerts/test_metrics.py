@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sidecar.alerts.metrics import CumulativeHistory, OutcomeWindows, counts_between, gate_value
+from sidecar.alerts.metrics import (
+    CumulativeHistory,
+    OutcomeWindows,
+    counts_between,
+    gate_value,
+    outcome_value,
+)
+from sidecar.alerts.model import OUTCOME_METRICS, Metric
+from sidecar.alerts.rules import DEFAULT_MIN_REQUESTS
 from sidecar.rollout.decision import Decision, DecisionKind, GateResult, GateVerdict, ReasonCode
 from sidecar.rollout.model import Version
 from sidecar.rollout.windows import EMPTY_COUNTS, merge_counts
@@ -77,3 +85,22 @@ def test_gate_value_reads_the_last_decision() -> None:
     assert gate_value(decision, "max_latency_ratio") is None
     assert gate_value(decision, "max_fallback_rate") is None
     assert gate_value(None, "max_v2_error_rate") is None
+
+
+@pytest.mark.parametrize("metric", sorted(OUTCOME_METRICS))
+def test_an_outcome_metric_has_no_data_below_min_requests(metric: Metric) -> None:
+    windows = OutcomeWindows()
+    windows.record("svc", (1, 0.0), {Version.V2: counts(19, errors=1)}, at=30.0, keep_s=60.0)
+    assert outcome_value(metric, windows.totals("svc", Version.V2, 30.0, 60.0), min_requests=20) is None
+    windows.record("svc", (1, 0.0), {Version.V2: counts(20, errors=1)}, at=31.0, keep_s=60.0)
+    value = outcome_value(metric, windows.totals("svc", Version.V2, 31.0, 60.0), min_requests=20)
+    expected = {"error_rate": 0.05, "fallback_rate": 0.0, "p95_latency_ms": 100.0}[metric]
+    assert value == pytest.approx(expected, rel=0.05)  # p95 is read from histogram buckets
+
+
+def test_one_failed_call_out_of_one_is_no_data_by_default() -> None:
+    windows = OutcomeWindows()
+    windows.record("svc", (1, 0.0), {Version.V2: counts(1, errors=1)}, at=5.0, keep_s=60.0)
+    totals = windows.totals("svc", Version.V2, 5.0, 60.0)
+    assert totals.error_rate == 1.0
+    assert outcome_value(Metric.ERROR_RATE, totals, min_requests=DEFAULT_MIN_REQUESTS) is None

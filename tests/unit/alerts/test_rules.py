@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sidecar.alerts.model import ALL_ROLLOUTS, Comparison, Metric, MetricRef, Severity
-from sidecar.alerts.rules import DEFAULT_INTERVAL_S, DEFAULT_WINDOW_S, parse_alerts
+from sidecar.alerts.rules import DEFAULT_INTERVAL_S, DEFAULT_MIN_REQUESTS, DEFAULT_WINDOW_S, parse_alerts
 from sidecar.config.located import parse_text
 from sidecar.errors import ConfigError
 from sidecar.rollout.model import Version
@@ -141,3 +141,34 @@ def test_alerts_is_a_configuration_section() -> None:
         compile_document(parse_text("alerts: [1, 2]\n", "x.yaml", "yaml"))
     (problem,) = raised.value.problems
     assert str(problem) == "x.yaml:1: alerts: must be a mapping of rule name to rule"
+
+
+def test_outcome_rules_need_min_requests_calls() -> None:
+    text = (
+        "alerts:\n"
+        "  default:\n    metric: p95_latency_ms\n    thresholds: {warning: 500}\n"
+        "  explicit:\n    metric: error_rate\n    minRequests: 1\n    thresholds: {warning: 0.5}\n"
+    )
+    rules = parse_alerts(parse_text(text, "alerts.yaml", "yaml"))
+    assert rules["default"].min_requests == DEFAULT_MIN_REQUESTS == 20
+    assert rules["explicit"].min_requests == 1
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "2.5", "'20'", "true"])
+def test_min_requests_is_a_positive_whole_number(raw: str) -> None:
+    text = (
+        f"alerts:\n  r:\n    metric: fallback_rate\n    minRequests: {raw}\n    thresholds: {{warning: 1}}\n"
+    )
+    (problem,) = problems(text)
+    assert problem.startswith(
+        "alerts.yaml:4: alerts.r.minRequests: must be a whole number of calls, 1 or more, got "
+    )
+
+
+@pytest.mark.parametrize("metric", ["gate:max_v2_error_rate", "evaluation_errors", "memory_rss_mb"])
+def test_only_outcome_metrics_take_min_requests(metric: str) -> None:
+    text = f"alerts:\n  r:\n    metric: {metric}\n    minRequests: 50\n    thresholds: {{warning: 1}}\n"
+    assert problems(text) == [
+        "alerts.yaml:4: alerts.r.minRequests: only error_rate, fallback_rate, p95_latency_ms take "
+        "minRequests (the calls in the window an outcome metric needs)"
+    ]
