@@ -22,15 +22,17 @@ SIDECAR = Path(sys.executable).parent / "sidecar"
 # Imports are quick, but the machine running the tests may be busy.
 TIMEOUT = 60.0
 
+# Coverage's subprocess patch loads sqlite3 before the probe runs, so count only what the command adds.
 PROBE = """
 import json, sys
+already = set(sys.modules)
 from sidecar.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
     pass
 heavy = json.loads(sys.stdin.read())
-sys.stderr.write(json.dumps([name for name in heavy if name in sys.modules]))
+sys.stderr.write(json.dumps([name for name in heavy if name in sys.modules and name not in already]))
 """
 
 
