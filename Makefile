@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit proto bench clean promtool
+.PHONY: run test lint typecheck unit proto bench soak clean promtool
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ proto: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# 20,000 generated requests at every RPC and at the management listener (about 20 minutes on 2 cores).
+soak: $(STAMP)
+	$(BIN)/python -m bench.bench_fuzz_soak --requests 20000
 
 clean:
 	rm -rf $(VENV) .state

@@ -38,6 +38,9 @@ __all__ = ["PullMetricReader", "families", "prometheus_name", "render"]
 _go_float: Callable[[float], str] = prometheus_utils.floatToGoString
 _UNIT_SUFFIX = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "%": "percent"}
 _INVALID = re.compile(r"[^a-zA-Z0-9_:]")
+# An Accept parameter ``version=`` that is not dotted numbers: prometheus_client's encoder choice raises
+# TypeError on one (version=abc), so it is dropped first and the type's default version is served.
+_BAD_VERSION = re.compile(r";\s*version\s*=\s*(?![0-9]+(?:\.[0-9]+)*\s*(?:;|,|$))[^;,]*")
 _REPEATED = re.compile(r"__+")
 
 
@@ -169,5 +172,5 @@ class _Families:
 
 def render(data: MetricsData | None, resource: Resource | None = None, accept: str = "") -> tuple[bytes, str]:
     """The body and content type for a scraper that sent ``accept``."""
-    encoder, content_type = choose_encoder(accept)
+    encoder, content_type = choose_encoder(_BAD_VERSION.sub("", accept))
     return encoder(_Families(families(data, resource))), content_type

@@ -109,6 +109,25 @@ def test_openmetrics_on_request_passes_the_strict_parser(telemetry: Telemetry) -
     assert count.labels == {"rpc_method": "sidecar.v1.EvaluationService/Evaluate"}
 
 
+@pytest.mark.parametrize(
+    ("accept", "served"),
+    [
+        ("application/openmetrics-text;version=abc;q=x", "application/openmetrics-text; version=1.0.0"),
+        (
+            "application/openmetrics-text;version=1.0.0x, text/plain",
+            "application/openmetrics-text; version=1.0.0",
+        ),
+        ("text/plain;version=;q=1", "text/plain; version=0.0.4"),
+        ("text/plain; version=0.0.4", "text/plain; version=0.0.4"),
+    ],
+)
+def test_a_version_that_is_not_a_version_gets_the_default_one(
+    telemetry: Telemetry, accept: str, served: str
+) -> None:
+    _body, content_type = _scrape(telemetry, accept)
+    assert content_type.startswith(served)
+
+
 def test_promtool_accepts_the_scrape(telemetry: Telemetry) -> None:
     """promtool's `check metrics` reads the text format (OpenMetrics is for the parser above)."""
     tool = promtool()
