@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check sidecar tests bench clients
 	$(BIN)/ruff format --check sidecar tests bench clients
 	$(BIN)/lint-imports --no-logo --no-cache
+	$(BIN)/hadolint Dockerfile
 	@if command -v npm >/dev/null; then \
 		test -x $(BUF) || npm install --silent --prefix $(VENV)/buf @bufbuild/buf@1.75.0; \
 		cd proto && ../$(BUF) lint; \
