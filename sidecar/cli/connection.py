@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
 from sidecar.daemon.settings import ClientSettings, add_client_arguments
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +47,9 @@ def admin_metadata(args: argparse.Namespace) -> list[tuple[str, str]]:
 
 
 def print_message(message: Message) -> None:
+    # Imported here: `sidecar health` prints no message and does not load protobuf at all.
+    from google.protobuf import json_format
+
     print_json(json_format.MessageToDict(message, preserving_proto_field_name=True))
 
 

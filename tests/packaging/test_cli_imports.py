@@ -17,7 +17,7 @@ import pytest
 from sidecar.cli.main import COMMANDS
 from tests.support.daemon import refused_address
 
-HEAVY = ("scipy", "numpy", "opentelemetry.sdk", "sqlite3", "aiohttp", "watchfiles", "yaml")
+HEAVY = ("scipy", "numpy", "opentelemetry.sdk", "sqlite3", "aiohttp", "watchfiles", "yaml", "google.protobuf")
 SIDECAR = Path(sys.executable).parent / "sidecar"
 # Imports are quick, but the machine running the tests may be busy.
 TIMEOUT = 60.0
@@ -60,7 +60,9 @@ def test_help_and_version_load_no_heavy_dependency(argv: list[str]) -> None:
 
 
 def test_the_probe_sees_what_a_heavy_command_loads() -> None:
-    assert "scipy" in loaded_heavy_modules("experiment", "--help")
+    loaded = loaded_heavy_modules("experiment", "--help")
+    assert "scipy" in loaded
+    assert "google.protobuf" in loaded
 
 
 def test_help_lists_every_command_with_its_line() -> None:
