@@ -8,7 +8,6 @@ flagd providers see (tests/daemon/test_openfeature_flagd.py), and a file edit on
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from openfeature import api
@@ -20,21 +19,8 @@ from openfeature.flag_evaluation import Reason
 
 from tests.support.daemon import Daemon, wait_for
 from tests.support.flagfiles import boolean_flag, write_flags
+from tests.support.openfeature import FLAGS, TOP
 
-FLAGS: dict[str, Any] = {
-    "new-checkout": boolean_flag(
-        targeting={"if": [{"$ref": "is-beta"}, "on", None]}, metadata={"owner": "ann"}
-    ),
-    "greeting": {"state": "ENABLED", "variants": {"hi": "hello", "yo": "hey"}, "defaultVariant": "hi"},
-    "max-items": {"state": "ENABLED", "variants": {"few": 3, "many": 30}, "defaultVariant": "few"},
-    "ratio": {"state": "ENABLED", "variants": {"low": 0.25, "high": 0.75}, "defaultVariant": "high"},
-    "theme": {"state": "ENABLED", "variants": {"dark": {"bg": "black", "size": 2}}, "defaultVariant": "dark"},
-    "retired": boolean_flag("on", state="DISABLED"),
-}
-TOP = {
-    "$evaluators": {"is-beta": {"in": [{"var": "email"}, ["ann@example.com", "bob@example.com"]]}},
-    "metadata": {"flagSetId": "shop", "team": "checkout"},
-}
 DOMAIN = "ofrep"
 
 
