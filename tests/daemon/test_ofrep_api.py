@@ -6,14 +6,17 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, wait_for
+from tests.support.daemon import Daemon, read_ready_file, wait_for
 from tests.support.flagfiles import boolean_flag, write_flags
 
 SINGLE = "/ofrep/v1/evaluate/flags/"
@@ -253,7 +256,7 @@ def test_change_stream_says_refetch_after_a_file_edit(daemon: Daemon) -> None:
     assert lines == [b"id: 1\n", b"event: message\n", b'data: {"type": "refetchEvaluation"}\n', b"\n"]
 
 
-def test_an_open_change_stream_does_not_hold_up_shutdown(tmp_path: Any) -> None:
+def test_an_open_change_stream_does_not_hold_up_shutdown(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.mkdir()
     write_flags(config, "a.json", OTHER)
@@ -268,3 +271,36 @@ def test_an_open_change_stream_does_not_hold_up_shutdown(tmp_path: Any) -> None:
     finally:
         connection.close()
         running.stop()
+
+
+def test_the_ready_file_reports_the_address_and_off_serves_nothing(daemon: Daemon, tmp_path: Path) -> None:
+    report = read_ready_file(daemon.ready_path)
+    assert report is not None
+    assert report["ofrep"] == f"127.0.0.1:{daemon.ofrep_port}"
+    config = tmp_path / "config"
+    config.mkdir()
+    with Daemon(config, tmp_path / "state", "--ofrep-listen", "off") as off:
+        report = read_ready_file(off.ready_path)
+        assert report is not None
+        assert report["ofrep"] is None
+        assert "OFREP on" not in off.log()
+
+
+def test_a_taken_port_stops_the_daemon_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"0.0.0.0:{taken.getsockname()[1]}"  # overlaps the taken loopback port
+        command = [sys.executable, "-m", "sidecar.cli.main", "serve", "--config-dir", str(config)]
+        command += ["--state-dir", str(tmp_path / "state"), "--listen", "127.0.0.1:0"]
+        command += ["--management-listen", "off", "--flagd-sync-listen", "off", "--ofrep-listen", address]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if address in line]
+    assert any("non-loopback" in line for line in lines)
+    (refusal,) = [line for line in lines if "cannot start" in line]
+    assert "OFREP listener" in refusal
+    assert "--ofrep-listen" in refusal
