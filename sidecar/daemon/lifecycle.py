@@ -53,8 +53,8 @@ class Lifecycle:
         restrict_unix_sockets(bound)
         flagd_sync = await self._start_flagd_sync()
         await g.health.update()
-        management = await self._start_management()
-        management["ofrep"] = await self._start_ofrep()
+        http = await self._start_management()
+        http["ofrep"] = await self._start_ofrep()
         self._tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
         if self.notifier.watchdog_interval() is not None:
 
@@ -62,7 +62,7 @@ class Lifecycle:
                 return g.checks.policy_problem() is None
 
             self._tasks.append(asyncio.create_task(run_watchdog(self.notifier, healthy), name="watchdog"))
-        self._report_ready(tuple(a.grpc_target for a in bound), management, flagd_sync)
+        self._report_ready(tuple(a.grpc_target for a in bound), http, flagd_sync)
 
     async def _start_management(self) -> dict[str, str | None]:
         """Start the management listener(s); the bound addresses by role (management, prometheus)."""

@@ -304,3 +304,20 @@ def test_a_taken_port_stops_the_daemon_with_one_line(tmp_path: Path) -> None:
     (refusal,) = [line for line in lines if "cannot start" in line]
     assert "OFREP listener" in refusal
     assert "--ofrep-listen" in refusal
+
+
+def test_a_provider_leaving_its_change_stream_is_no_error(daemon: Daemon) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", daemon.ofrep_port, timeout=15)
+    connection.request("GET", "/ofrep/v1/events")
+    response = connection.getresponse()
+    assert response.readline() == b"retry: 1000\n"
+    connection.close()
+    response.close()
+    log_start = len(daemon.log())
+    write_flags(daemon.config_dir, "left.json", {"left": boolean_flag("on")})
+    wait_for(lambda: evaluate(daemon, "left").status == 200, timeout=10.0)
+    time.sleep(0.3)  # the stream's write after the change fails now, or never
+    new_log = daemon.log()[log_start:]
+    assert "Traceback" not in new_log
+    assert "Error handling request" not in new_log
+    assert bulk(daemon).status == 200

@@ -39,23 +39,24 @@ class ChangeStreams:
         self._open: set[asyncio.Task[object]] = set()
 
     async def serve(self, request: web.Request, selector: Selector) -> web.StreamResponse:
-        task = asyncio.current_task()
-        if task is not None:
-            self._open.add(task)
-        try:
-            return await self._serve(request, selector)
-        except (ConnectionResetError, asyncio.CancelledError):
-            # The provider went away, or the daemon is stopping: either way the stream is over.
-            return web.Response(status=204)
-        finally:
-            if task is not None:
-                self._open.discard(task)
-
-    async def _serve(self, request: web.Request, selector: Selector) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
+        task = asyncio.current_task()
+        if task is not None:
+            self._open.add(task)
+        try:
+            await self._notify(response, selector)
+        except (ConnectionResetError, asyncio.CancelledError):
+            # The provider went away, or the listener is shutting down: either way the stream is over.
+            pass
+        finally:
+            if task is not None:
+                self._open.discard(task)
+        return response
+
+    async def _notify(self, response: web.StreamResponse, selector: Selector) -> None:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         sent = 0
         first = True
@@ -67,7 +68,6 @@ class ChangeStreams:
             else:
                 sent += 1
                 await response.write(f"id: {sent}\nevent: message\ndata: {REFETCH}\n\n".encode())
-        return response
 
     async def close_all(self, _app: web.Application) -> None:
         for task in list(self._open):
