@@ -57,14 +57,16 @@ class ChangeStreams:
         return response
 
     async def _notify(self, response: web.StreamResponse, selector: Selector) -> None:
-        await response.write(f"retry: {RETRY_MS}\n\n".encode())
         sent = 0
         first = True
         async for change in self._events.watch(selector):
             if change is None:
                 await response.write(b": keep-alive\n\n")
             elif first:
-                first = False  # the flags as they are on connect: the provider has just fetched them
+                # The flags as they are on connect, which the provider has just fetched: nothing to say
+                # but the reconnection delay, sent now so that a change after its arrival is never missed.
+                first = False
+                await response.write(f"retry: {RETRY_MS}\n\n".encode())
             else:
                 sent += 1
                 await response.write(f"id: {sent}\nevent: message\ndata: {REFETCH}\n\n".encode())
