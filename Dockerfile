@@ -2,7 +2,8 @@
 #
 #   docker build -t rollout-sidecar:0.1.0 .
 #   docker run --init -v sidecar-config:/etc/rollout-sidecar -v sidecar-state:/var/lib/rollout-sidecar \
-#       -p 127.0.0.1:8013:8013 -p 127.0.0.1:8014:8014 -p 127.0.0.1:8015:8015 rollout-sidecar:0.1.0
+#       -p 127.0.0.1:8013:8013 -p 127.0.0.1:8014:8014 -p 127.0.0.1:8015:8015 \
+#       -p 127.0.0.1:8016:8016 rollout-sidecar:0.1.0
 #
 # No Docker engine runs on the development or CI machines, so this file cannot be built there: it is
 # linted with hadolint (tests/ops/test_dockerfile.py) and built wherever an engine is available.
@@ -49,8 +50,9 @@ WORKDIR /var/lib/rollout-sidecar
 VOLUME ["/etc/rollout-sidecar", "/var/lib/rollout-sidecar"]
 
 # 8013: our gRPC API and flagd's evaluation API; 8014: the management HTTP listener (/metrics, /healthz,
-# /readyz for probes and scrapers); 8015: flagd's sync API for in-process providers.
-EXPOSE 8013 8014 8015
+# /readyz for probes and scrapers); 8015: flagd's sync API for in-process providers; 8016: OFREP (HTTP)
+# for OFREP providers.
+EXPOSE 8013 8014 8015 8016
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 CMD ["sidecar", "health"]
 
@@ -66,4 +68,5 @@ CMD ["--config-dir", "/etc/rollout-sidecar", \
      "--listen", "unix:/run/rollout-sidecar/sidecar.sock", \
      "--listen", "0.0.0.0:8013", \
      "--management-listen", "0.0.0.0:8014", \
-     "--flagd-sync-listen", "0.0.0.0:8015"]
+     "--flagd-sync-listen", "0.0.0.0:8015", \
+     "--ofrep-listen", "0.0.0.0:8016"]

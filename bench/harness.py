@@ -105,6 +105,8 @@ def sidecar_daemon(
             "127.0.0.1:0",
             "--flagd-sync-listen",
             "off",
+            "--ofrep-listen",
+            "127.0.0.1:0",
             "--ready-file",
             str(ready),
             "--log-level",

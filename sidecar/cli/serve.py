@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from sidecar.daemon.lifecycle import StartError
     from sidecar.daemon.lifecycle import run as run_daemon
     from sidecar.server.auth import TokenFileError
+    from sidecar.server.listen import parse_listen
     from sidecar.store.integrity import DamagedStateError
     from sidecar.store.state_files import StateInUseError
 
@@ -45,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("sidecar").warning(
             "flagd sync on non-loopback address %s: every flag definition is readable from the network",
             flagd_sync.grpc_target,
+        )
+    ofrep = settings.ofrep_listen
+    if ofrep is not None and not parse_listen(ofrep).is_loopback():
+        logging.getLogger("sidecar").warning(
+            "OFREP on non-loopback address %s: evaluation is reachable from the network", ofrep
         )
     try:
         run_daemon(settings)

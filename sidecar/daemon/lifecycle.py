@@ -53,7 +53,8 @@ class Lifecycle:
         restrict_unix_sockets(bound)
         flagd_sync = await self._start_flagd_sync()
         await g.health.update()
-        management = await self._start_management()
+        http = await self._start_management()
+        http["ofrep"] = await self._start_ofrep()
         self._tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
         if self.notifier.watchdog_interval() is not None:
 
@@ -61,7 +62,7 @@ class Lifecycle:
                 return g.checks.policy_problem() is None
 
             self._tasks.append(asyncio.create_task(run_watchdog(self.notifier, healthy), name="watchdog"))
-        self._report_ready(tuple(a.grpc_target for a in bound), management, flagd_sync)
+        self._report_ready(tuple(a.grpc_target for a in bound), http, flagd_sync)
 
     async def _start_management(self) -> dict[str, str | None]:
         """Start the management listener(s); the bound addresses by role (management, prometheus)."""
@@ -79,6 +80,17 @@ class Lifecycle:
             raise StartError(f"management listener: {exc.strerror or exc}") from exc
         by_role = dict(zip(asked, bound, strict=True))
         return {role: by_role.get(role) for role in roles}
+
+    async def _start_ofrep(self) -> str | None:
+        g = self.graph
+        if g.ofrep is None or g.settings.ofrep_listen is None:
+            return None
+        try:
+            (bound,) = await g.ofrep.start([g.settings.ofrep_listen])
+        except OSError as exc:
+            problem = exc.strerror or exc
+            raise StartError(f"OFREP listener: {problem}; choose another --ofrep-listen or off") from exc
+        return bound
 
     async def _start_flagd_sync(self) -> str | None:
         g = self.graph
@@ -104,12 +116,14 @@ class Lifecycle:
         # systemd's READY=1 only once the first configuration loaded and the sockets listen.
         self.notifier.ready(g.checks.status_line(g.health))
         management = http.get("management")
+        ofrep = http.get("ofrep")
         log.info(
-            "listening on %s%s%s%s",
+            "listening on %s%s%s%s%s",
             ", ".join(targets),
             f"; peer sync on {sync}" if sync else "",
             f"; management on http://{management}" if management else "",
             f"; flagd sync on {flagd_sync}" if flagd_sync else "",
+            f"; OFREP on http://{ofrep}" if ofrep else "",
             extra={
                 "node_id": g.node_id,
                 "grpc": list(targets),
@@ -145,6 +159,8 @@ class Lifecycle:
         await g.server.stop(DRAIN_SECONDS)  # drains in-flight calls, refuses new ones
         if g.management is not None:  # after the drain, so /readyz says 503 while it lasts
             await g.management.stop()
+        if g.ofrep is not None:  # after the drain too; its change streams are ended, not waited for
+            await g.ofrep.stop()
         if g.flagd_sync_server is not None:
             await g.flagd_sync_server.stop(0)  # its streams never end by themselves
         await cancel_and_wait(*self._tasks)

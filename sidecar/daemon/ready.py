@@ -14,8 +14,9 @@ def ready_report(
     http: Mapping[str, str | None] | None = None,
     flagd_sync_address: str | None = None,
 ) -> dict[str, object]:
-    """``http``: the management listener's bound HOST:PORT (and the extra Prometheus one), None if off."""
-    extra = {"management": None, "prometheus": None, **(http or {})}
+    """``http``: the HTTP listeners' bound HOST:PORT by role (management, the extra Prometheus one, ofrep),
+    None for one that is off."""
+    extra = {"management": None, "prometheus": None, "ofrep": None, **(http or {})}
     return {
         "pid": os.getpid(),
         "grpc": list(grpc_targets),

@@ -28,6 +28,8 @@ DEFAULT_MANAGEMENT_ADDRESS = "127.0.0.1:8014"
 # Where flagd serves its sync service, so in-process flagd providers find ours without configuration.
 DEFAULT_FLAGD_SYNC_ADDRESS = "127.0.0.1:8015"
 DEFAULT_FLAGD_SYNC_LISTEN: ListenAddress | None = ListenAddress(host="127.0.0.1", port=8015)
+# flagd's OFREP port, so OFREP providers pointed at where flagd would be find ours.
+DEFAULT_OFREP_ADDRESS = "127.0.0.1:8016"
 DEFAULT_STATE_DIR = "/var/lib/rollout-sidecar"
 DEFAULT_CONFIG_DIR = "/etc/rollout-sidecar"
 
@@ -57,6 +59,13 @@ FLAGD_SYNC_LISTEN = Option(
     "SIDECAR_FLAGD_SYNC_LISTEN",
     "flagd.sync.v1 listener for OpenFeature in-process providers: unix:PATH, HOST:PORT (port 0 picks one) "
     f"or off (default {DEFAULT_FLAGD_SYNC_ADDRESS})",
+    "ADDRESS",
+)
+OFREP_LISTEN = Option(
+    "--ofrep-listen",
+    "SIDECAR_OFREP_LISTEN",
+    "HTTP listener for the OpenFeature Remote Evaluation Protocol (OFREP providers): HOST:PORT, port 0 "
+    f"picks one, or off (default {DEFAULT_OFREP_ADDRESS})",
     "ADDRESS",
 )
 READY_FILE = Option(
@@ -120,6 +129,7 @@ SERVE_OPTIONS = (
     LISTEN,
     MANAGEMENT_LISTEN,
     FLAGD_SYNC_LISTEN,
+    OFREP_LISTEN,
     READY_FILE,
     ENVIRONMENT,
     NODE_ID,
@@ -172,6 +182,8 @@ class Settings:
     sync: SyncSettings | None = None
     # flagd's sync service for in-process providers, on its own listener; None: not served.
     flagd_sync_listen: ListenAddress | None = None
+    # HOST:PORT of the OFREP HTTP listener; None: not served.
+    ofrep_listen: str | None = None
 
     @property
     def token_file(self) -> Path:
@@ -241,6 +253,11 @@ def serve_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Sett
         telemetry=telemetry_settings(read, metrics_pull=management is not None),
         sync=sync_settings(read),
         flagd_sync_listen=read.get(FLAGD_SYNC_LISTEN, p.listen_address_or_off, DEFAULT_FLAGD_SYNC_LISTEN),
+        ofrep_listen=read.parse(
+            OFREP_LISTEN,
+            p.bind_address_or_off,
+            read.flag_text(OFREP_LISTEN) or read.variable_text(OFREP_LISTEN) or DEFAULT_OFREP_ADDRESS,
+        ),
     )
 
 

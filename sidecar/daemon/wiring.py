@@ -21,9 +21,11 @@ from sidecar.hlc import HybridLogicalClock
 from sidecar.ops.heap import freeze_long_lived
 from sidecar.protocols.flagd import evaluation as flagd_evaluation
 from sidecar.protocols.flagd.events import EventSource
+from sidecar.protocols.flagd.selected import SelectedEvaluator
 from sidecar.protocols.flagd.sync import SYNC_SERVICE as FLAGD_SYNC_SERVICE
 from sidecar.protocols.flagd.sync import FlagSyncServicer
 from sidecar.protocols.management import ManagementServer
+from sidecar.protocols.ofrep.routes import add_ofrep_routes, ofrep_server
 from sidecar.protocols.probes import Readiness, add_probe_routes
 from sidecar.runtime.alerts import AlertRuntime
 from sidecar.runtime.experiments import ExperimentRuntime
@@ -104,6 +106,8 @@ class Graph:
     flagd_events: EventSource
     # flagd's sync service on its own listener (where in-process providers look); None when turned off.
     flagd_sync_server: grpc.aio.Server | None
+    # The OFREP HTTP listener (OFREP providers); None when turned off.
+    ofrep: ManagementServer | None
 
 
 def build(settings: Settings, clock: Clock) -> Graph:
@@ -177,6 +181,7 @@ def build(settings: Settings, clock: Clock) -> Graph:
             if settings.flagd_sync_listen is None
             else grpc.aio.server(options=SERVER_OPTIONS, interceptors=[telemetry.server_interceptor()])
         ),
+        ofrep=None if settings.ofrep_listen is None else ofrep_server(),
     )
 
 
@@ -254,6 +259,8 @@ def add_services(graph: Graph) -> None:
         g.store, g.clock, g.flagd_events, evaluation_observers
     ):
         add_service(server, servicer, service)
+    if g.ofrep is not None:
+        add_ofrep_routes(g.ofrep, SelectedEvaluator(g.store, g.clock, evaluation_observers), g.flagd_events)
     if g.flagd_sync_server is not None:
         add_service(
             g.flagd_sync_server, FlagSyncServicer(g.flagd_events, g.static_context), FLAGD_SYNC_SERVICE

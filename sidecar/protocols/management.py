@@ -1,4 +1,7 @@
-"""The management HTTP listener: one small aiohttp app that routes are added to, on one or more addresses.
+"""An HTTP listener: one small aiohttp app that routes are added to, on one or more addresses.
+
+The daemon runs two: the management listener (probes, metrics) and the OFREP listener
+(:mod:`sidecar.protocols.ofrep`), each on its own addresses.
 
 It runs on the daemon's event loop (aiohttp is asyncio-native, so a probe that answers proves the loop
 answers). Handlers must not block: anything CPU-heavy, such as a metrics collection, goes to a thread.
@@ -9,9 +12,10 @@ and metrics ones.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 __all__ = ["Handler", "ManagementServer"]
 
@@ -25,8 +29,8 @@ def _split(address: str) -> tuple[str, int]:
 
 
 class ManagementServer:
-    def __init__(self) -> None:
-        self.app = web.Application()
+    def __init__(self, middlewares: Iterable[Middleware] = ()) -> None:
+        self.app = web.Application(middlewares=tuple(middlewares))
         self._runner: web.AppRunner | None = None
         # "HOST:PORT" actually bound, one per address asked for, in order.
         self.addresses: list[str] = []
@@ -34,6 +38,10 @@ class ManagementServer:
     def add_get(self, path: str, handler: Handler) -> None:
         """A GET (and HEAD) route; only before :meth:`start`."""
         self.app.router.add_get(path, handler)
+
+    def add_post(self, path: str, handler: Handler) -> None:
+        """A POST route; only before :meth:`start`."""
+        self.app.router.add_post(path, handler)
 
     async def start(self, addresses: Sequence[str]) -> list[str]:
         """Listen on every address (port 0 picks one); raises OSError naming the one that failed."""

@@ -92,6 +92,7 @@ def test_a_taken_port_stops_the_daemon_with_one_line(config_dir: Path, state_dir
         address = f"127.0.0.1:{taken.getsockname()[1]}"
         command = [sys.executable, "-m", "sidecar.cli.main", "serve", "--config-dir", str(config_dir)]
         command += ["--state-dir", str(state_dir), "--listen", "127.0.0.1:0", "--management-listen", address]
+        command += ["--flagd-sync-listen", "off", "--ofrep-listen", "off"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

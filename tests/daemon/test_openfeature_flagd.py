@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from openfeature import api
@@ -26,24 +25,11 @@ from sidecar.server.convert import to_struct
 from sidecar.v1 import admin_pb2
 from tests.support.daemon import Daemon, wait_for
 from tests.support.flagfiles import boolean_flag, write_flags
+from tests.support.openfeature import FLAGS, TOP
 
 MODES = ["rpc", "in-process"]
 # The claim is "within a second"; a loaded two-core box gets five (bench/ measures the real figure).
 CHANGE_BOUND_SECONDS = 5.0
-FLAGS: dict[str, Any] = {
-    "new-checkout": boolean_flag(
-        targeting={"if": [{"$ref": "is-beta"}, "on", None]}, metadata={"owner": "ann"}
-    ),
-    "greeting": {"state": "ENABLED", "variants": {"hi": "hello", "yo": "hey"}, "defaultVariant": "hi"},
-    "max-items": {"state": "ENABLED", "variants": {"few": 3, "many": 30}, "defaultVariant": "few"},
-    "ratio": {"state": "ENABLED", "variants": {"low": 0.25, "high": 0.75}, "defaultVariant": "high"},
-    "theme": {"state": "ENABLED", "variants": {"dark": {"bg": "black", "size": 2}}, "defaultVariant": "dark"},
-    "retired": boolean_flag("on", state="DISABLED"),
-}
-TOP = {
-    "$evaluators": {"is-beta": {"in": [{"var": "email"}, ["ann@example.com", "bob@example.com"]]}},
-    "metadata": {"flagSetId": "shop", "team": "checkout"},
-}
 
 
 @pytest.fixture(scope="module")

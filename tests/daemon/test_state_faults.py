@@ -41,6 +41,8 @@ def serve(config_dir: Path, state_dir: Path, *extra: str) -> subprocess.Complete
         "127.0.0.1:0",
         "--flagd-sync-listen",
         "off",
+        "--ofrep-listen",
+        "off",
         *extra,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

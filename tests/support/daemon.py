@@ -75,6 +75,7 @@ class Daemon:
         self.sync_port = 0
         self.management_address = ""  # HOST:PORT of the management HTTP listener (a new port each start)
         self.flagd_sync_port = 0
+        self.ofrep_port = 0  # the OFREP HTTP listener, always on 127.0.0.1
         self.sync_listen = sync_listen  # also listen for peer sync on 127.0.0.1
         # Serve flagd's sync service on 127.0.0.1 too; otherwise it is off (never the fixed default port).
         self.flagd_sync = flagd_sync
@@ -115,22 +116,28 @@ class Daemon:
         return f"127.0.0.1:{self.flagd_sync_port}"
 
     @property
+    def ofrep_url(self) -> str:
+        if not self.ofrep_port:
+            raise AssertionError("the daemon has not reported its OFREP port yet: start it first")
+        return f"http://127.0.0.1:{self.ofrep_port}"
+
+    @property
     def unix_target(self) -> str:
         return f"unix:{self.socket_path}"
 
     def start(self, wait_serving: bool = True) -> Daemon:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # Ask for the previous ports again; when something else took them meanwhile, take new ones.
-        previous = (self.port, self.sync_port, self.flagd_sync_port)
-        if not self._launch(*previous) and not self._launch(0, 0, 0):
+        previous = (self.port, self.sync_port, self.flagd_sync_port, self.ofrep_port)
+        if not self._launch(*previous) and not self._launch(0, 0, 0, 0):
             raise AssertionError(f"daemon could not listen on port 0:\n{self.log()}")
-        now = (self.port, self.sync_port, self.flagd_sync_port)
+        now = (self.port, self.sync_port, self.flagd_sync_port, self.ofrep_port)
         if any(previous) and previous != now and self.on_moved is not None:
             self.on_moved()
         wait_for(self._answers if not wait_serving else self._serving, timeout=START_TIMEOUT)
         return self
 
-    def _command(self, port: int, sync_port: int, flagd_sync_port: int) -> list[str]:
+    def _command(self, port: int, sync_port: int, flagd_sync_port: int, ofrep_port: int) -> list[str]:
         launcher = (
             ["tests.support.skewed_clock", str(self.clock_offset)]
             if self.clock_offset
@@ -156,6 +163,8 @@ class Daemon:
             "127.0.0.1:0",
             "--flagd-sync-listen",
             flagd_sync,
+            "--ofrep-listen",
+            f"127.0.0.1:{ofrep_port}",
             "--ready-file",
             str(self.ready_path),
             "--log-level",
@@ -163,14 +172,17 @@ class Daemon:
             *self.extra_args,
         ]
 
-    def _launch(self, port: int, sync_port: int, flagd_sync_port: int) -> bool:
+    def _launch(self, port: int, sync_port: int, flagd_sync_port: int, ofrep_port: int) -> bool:
         """Start the process and wait for its ready report; False when a port asked for was taken."""
         self.ready_path.unlink(missing_ok=True)
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         env = {**os.environ, **self.env}
         self.process = subprocess.Popen(
-            self._command(port, sync_port, flagd_sync_port), stdout=log, stderr=subprocess.STDOUT, env=env
+            self._command(port, sync_port, flagd_sync_port, ofrep_port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         log.close()
         process = self.process
@@ -180,7 +192,7 @@ class Daemon:
         if not isinstance(report, dict):
             new_output = self.log_path.read_bytes()[log_start:].decode(errors="replace")
             taken = "cannot listen" in new_output or "Failed to bind" in new_output
-            if (port or sync_port or flagd_sync_port) and taken:
+            if (port or sync_port or flagd_sync_port or ofrep_port) and taken:
                 return False
             raise AssertionError(f"daemon exited with {process.returncode}:\n{self.log()}")
         self.port = int(next(t for t in report["grpc"] if not t.startswith("unix:")).rpartition(":")[2])
@@ -188,6 +200,8 @@ class Daemon:
         self.management_address = report.get("management") or ""
         flagd_sync_address = report.get("flagd_sync")
         self.flagd_sync_port = int(flagd_sync_address.rpartition(":")[2]) if flagd_sync_address else 0
+        ofrep_address = report.get("ofrep")
+        self.ofrep_port = int(ofrep_address.rpartition(":")[2]) if ofrep_address else 0
         return True
 
     def _health(self) -> int | None:

@@ -21,13 +21,12 @@ from sidecar.evaluation.model import Reason, Resolution
 from sidecar.protocols.flagd.events import EventSource
 from sidecar.protocols.flagd.pb.evaluation.v1 import evaluation_pb2 as v1
 from sidecar.protocols.flagd.pb.evaluation.v2 import evaluation_pb2 as v2
-from sidecar.protocols.flagd.resolve import FlagdFailure, FlagType, Typed, failure, kind_of, typed
-from sidecar.protocols.flagd.selection import Selector, request_selector
+from sidecar.protocols.flagd.resolve import FlagdFailure, FlagType, Typed, kind_of, typed
+from sidecar.protocols.flagd.selected import SelectedEvaluator
+from sidecar.protocols.flagd.selection import request_selector
 from sidecar.server.convert import fill_struct
 from sidecar.server.evaluation import EvaluationObserver, read_context
 from sidecar.store.config_store import ConfigStore
-from sidecar.store.snapshot import Snapshot
-from sidecar.tasks import in_slices
 
 V1_SERVICE = v1.DESCRIPTOR.services_by_name["Service"]
 V2_SERVICE = v2.DESCRIPTOR.services_by_name["Service"]
@@ -46,10 +45,8 @@ class FlagdEvaluation:
     ) -> None:
         self._schema = schema
         self._v1 = schema is v1
-        self._store = store
-        self._clock = clock
+        self._flags = SelectedEvaluator(store, clock, observers)
         self._events = events
-        self._observers = tuple(observers)
 
     async def ResolveBoolean(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         return await self._resolve(request, context, FlagType.BOOLEAN, self._schema.ResolveBooleanResponse)
@@ -68,23 +65,19 @@ class FlagdEvaluation:
 
     async def ResolveAll(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         """v1 only: every selected flag, typed by its default variant; flags without one are left out."""
-        started = time.perf_counter()
-        snapshot = self._store.require_snapshot()
+        snapshot = self._flags.snapshot()
         selector = request_selector(context.invocation_metadata())
         evaluation_context = await read_context(request.context)
-        now = self._clock.now()
         response = v1.ResolveAllResponse()
-        selected = [
-            (flag, flag.variants[flag.default_variant])
-            for flag in selector.select(snapshot.flags, self._store.config_dir)
-            if flag.default_variant is not None
-        ]
-        async for part in in_slices(selected):
-            for flag, default in part:
-                resolution = snapshot.evaluator.evaluate(flag.key, evaluation_context, now)
-                self._observe(snapshot, resolution, evaluation_context, now, started)
-                _fill_any(response.flags[flag.key], resolution, default)
-                fill_struct(response.flags[flag.key].metadata, {**selector.metadata, **resolution.metadata})
+        selected = await self._flags.every(
+            snapshot, selector, evaluation_context, lambda flag: flag.default_variant is not None
+        )
+        for item in selected:
+            flag, resolution = item.flag, item.resolution
+            if flag.default_variant is None:  # not admitted above; this tells the type checker
+                continue
+            _fill_any(response.flags[flag.key], resolution, flag.variants[flag.default_variant])
+            fill_struct(response.flags[flag.key].metadata, {**selector.metadata, **resolution.metadata})
         fill_struct(response.metadata, selector.metadata)
         return response
 
@@ -105,38 +98,16 @@ class FlagdEvaluation:
         response_class: Any,
     ) -> Any:
         started = time.perf_counter()
-        snapshot = self._store.require_snapshot()
+        snapshot = self._flags.snapshot()
         check_request_key("flag_key", request.flag_key)
         selector = request_selector(context.invocation_metadata())
         evaluation_context = await read_context(request.context)
-        now = self._clock.now()
         try:
-            resolution = self._evaluate(snapshot, selector, request.flag_key, evaluation_context, now)
-            self._observe(snapshot, resolution, evaluation_context, now, started)
+            resolution = self._flags.one(snapshot, selector, request.flag_key, evaluation_context, started)
             result = typed(resolution, flag_type, v1=self._v1, scope=selector.metadata)
         except FlagdFailure as exc:
             await context.abort(exc.status, exc.message)
         return _response(response_class, result)
-
-    def _evaluate(
-        self, snapshot: Snapshot, selector: Selector, key: str, context: Mapping[str, Any], now: float
-    ) -> Resolution:
-        flag = snapshot.flags.get(key)
-        if flag is None or not selector.admits(flag, self._store.config_dir):
-            scope = f" in {selector.key}={selector.value!r}" if selector.key else ""
-            raise failure("FLAG_NOT_FOUND", f"flag {key!r} does not exist{scope}")
-        return snapshot.evaluator.evaluate(key, context, now)
-
-    def _observe(
-        self,
-        snapshot: Snapshot,
-        resolution: Resolution,
-        context: Mapping[str, Any],
-        now: float,
-        started: float,
-    ) -> None:
-        for observer in self._observers:
-            observer.evaluation(snapshot, resolution, context, now, started)
 
 
 def _response(response_class: Any, result: Typed) -> Any:

@@ -109,7 +109,10 @@ def test_ready_file_is_replaced_whole(tmp_path: Path) -> None:
     write_ready_file(
         path,
         ready_report(
-            ["127.0.0.1:41235"], "127.0.0.1:40111", {"management": "127.0.0.1:8014"}, "127.0.0.1:40112"
+            ["127.0.0.1:41235"],
+            "127.0.0.1:40111",
+            {"management": "127.0.0.1:8014", "ofrep": "127.0.0.1:8016"},
+            "127.0.0.1:40112",
         ),
     )
     report = json.loads(path.read_text())
@@ -117,5 +120,6 @@ def test_ready_file_is_replaced_whole(tmp_path: Path) -> None:
     assert report["grpc"] == ["127.0.0.1:41235"]
     assert report["sync"] == "127.0.0.1:40111"
     assert report["management"] == "127.0.0.1:8014"
+    assert report["ofrep"] == "127.0.0.1:8016"
     assert isinstance(report["pid"], int)
     assert [entry.name for entry in path.parent.iterdir()] == ["ready.json"]  # no temporary file left

@@ -62,6 +62,9 @@ BAD = [
     Bad("--prometheus-listen", None, "nowhere"),
     Bad("--management-listen", "SIDECAR_MANAGEMENT_LISTEN", "nowhere"),
     Bad("--management-listen", "SIDECAR_MANAGEMENT_LISTEN", "127.0.0.1:70000"),
+    Bad("--ofrep-listen", "SIDECAR_OFREP_LISTEN", "nowhere"),
+    Bad("--ofrep-listen", "SIDECAR_OFREP_LISTEN", "127.0.0.1:70000"),
+    Bad("--ofrep-listen", "SIDECAR_OFREP_LISTEN", "unix:/run/ofrep.sock"),
     Bad("--evaluation-events", "SIDECAR_EVALUATION_EVENTS", "carrier-pigeon"),
     Bad("--evaluation-events-ratio", "SIDECAR_EVALUATION_EVENTS_RATIO", "1.5"),
     Bad("--evaluation-events-ratio", "SIDECAR_EVALUATION_EVENTS_RATIO", "most"),
@@ -251,6 +254,16 @@ def test_management_listener_and_evaluation_events(tmp_path: Path) -> None:
         serve(["--config-dir", str(tmp_path), "--management-listen", "[::1]:0"]), environ
     )
     assert flagged.management_listen == "[::1]:0"
+
+
+def test_ofrep_listener(tmp_path: Path) -> None:
+    defaults = serve_settings(serve(["--config-dir", str(tmp_path)]), {})
+    assert defaults.ofrep_listen == "127.0.0.1:8016"  # flagd's OFREP port
+    off = serve_settings(serve(["--config-dir", str(tmp_path)]), {"SIDECAR_OFREP_LISTEN": "OFF"})
+    assert off.ofrep_listen is None
+    environ = {"SIDECAR_OFREP_LISTEN": "off"}
+    flagged = serve_settings(serve(["--config-dir", str(tmp_path), "--ofrep-listen", "127.0.0.1:0"]), environ)
+    assert flagged.ofrep_listen == "127.0.0.1:0"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""OFREP, the OpenFeature Remote Evaluation Protocol: flag evaluation as JSON over HTTP."""
