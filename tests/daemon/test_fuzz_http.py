@@ -1,4 +1,4 @@
-"""Generated HTTP requests at the management listener: an answer below 500 every time, and it keeps serving.
+"""Generated HTTP requests at the management and OFREP listeners: never a 5xx, and they keep serving.
 
 ``SIDECAR_FUZZ_REQUESTS`` sets the count (as for the gRPC fuzz); ``make soak`` sends 20,000.
 """
@@ -12,16 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.daemon import Daemon
-from tests.support.fuzz_http import http_storm
+from tests.support.fuzz import fuzz_daemon
+from tests.support.fuzz_http import OFREP, http_storm
 
 REQUESTS = int(os.environ.get("SIDECAR_FUZZ_REQUESTS", "600"))
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    base = tmp_path_factory.mktemp("fuzz-http")
-    (base / "config").mkdir()
-    with Daemon(base / "config", base / "state") as running:
+    with fuzz_daemon(tmp_path_factory.mktemp("fuzz-http")) as running:
         yield running
 
 
@@ -34,4 +33,23 @@ def test_the_management_listener_never_answers_5xx(daemon: Daemon) -> None:
     assert seen[200], seen
     assert sum(n for status, n in seen.items() if status and 400 <= status < 500), seen
     with urllib.request.urlopen(f"{daemon.management_url}/readyz", timeout=5) as answer:
+        assert answer.status == 200
+
+
+@pytest.mark.slow
+def test_the_ofrep_listener_never_answers_5xx(daemon: Daemon) -> None:
+    seen, failures = http_storm(f"127.0.0.1:{daemon.ofrep_port}", REQUESTS, OFREP)
+    assert not failures, failures[:5]
+    assert sum(seen.values()) >= REQUESTS
+    # Evaluations answered, and refusals of every kind.
+    assert seen[200], seen
+    assert sum(n for status, n in seen.items() if status and 400 <= status < 500), seen
+    with urllib.request.urlopen(
+        urllib.request.Request(
+            f"{daemon.ofrep_url}/ofrep/v1/evaluate/flags",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+        ),
+        timeout=5,
+    ) as answer:
         assert answer.status == 200

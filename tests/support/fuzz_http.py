@@ -6,13 +6,17 @@ would send (bad methods, paths with control bytes, huge or contradictory lengths
 
 from __future__ import annotations
 
+import json
 import socket
 from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support.fuzz import fuzz_settings
+from tests.support.fuzz_messages import JSON
 
 # Seconds to wait for an answer; a server still reading a body it was promised may take longer.
 WAIT = 1.0
@@ -96,13 +100,86 @@ def status_of(address: str, request: bytes) -> int | None:
     return int(line[1]) if len(line) >= 2 and line[1].isdigit() else None
 
 
-def http_storm(address: str, requests: int) -> tuple[Counter[int | None], list[str]]:
+# OFREP: mostly POSTs of JSON bodies at its paths, so the evaluation behind them is reached.
+OFREP_PATHS = st.one_of(
+    st.sampled_from(
+        [
+            "/ofrep/v1/evaluate/flags",
+            "/ofrep/v1/evaluate/flags/beta",
+            "/ofrep/v1/evaluate/flags/color",
+            "/ofrep/v1/events",
+        ]
+    ),
+    st.builds(
+        lambda key: "/ofrep/v1/evaluate/flags/" + key, st.text(max_size=40).map(lambda t: quote(t, safe=""))
+    ),
+    PATHS,
+)
+OFREP_HEADERS = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "Content-Type: application/json",
+                "Content-Type: application/json; charset=latin-1",
+                "Content-Type: text/plain",
+                'If-None-Match: "abc", W/"x", *',
+                "If-None-Match: " + '"' * 300,
+                "flagd-selector: flagSetId=x",
+            ]
+        ),
+        HEADERS.flatmap(lambda headers: st.sampled_from(headers) if headers else st.just("X-Empty: 1")),
+    ),
+    max_size=4,
+).map(lambda headers: ["Content-Type: application/json", *headers])
+OFREP_BODIES = st.one_of(
+    st.binary(max_size=256),
+    st.builds(lambda context: json.dumps({"context": context}).encode(), JSON),
+    st.builds(lambda value: json.dumps(value).encode(), JSON),
+    st.sampled_from(
+        [b"{", b'{"context": ' + b"[" * 60_000, b'{"context": {"targetingKey": 1}}', b"\xff\xfe"]
+    ),
+)
+
+
+BODIES = st.binary(max_size=512)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """What to generate for one HTTP listener."""
+
+    methods: st.SearchStrategy[str] = METHODS
+    paths: st.SearchStrategy[str] = PATHS
+    headers: st.SearchStrategy[list[str]] = HEADERS
+    bodies: st.SearchStrategy[bytes] = BODIES
+    versions: st.SearchStrategy[str] = VERSIONS
+
+
+MANAGEMENT = Surface()
+OFREP = Surface(
+    st.one_of(st.just("POST"), METHODS),
+    OFREP_PATHS,
+    OFREP_HEADERS,
+    OFREP_BODIES,
+    st.one_of(st.just("HTTP/1.1"), st.just("HTTP/1.1"), VERSIONS),
+)
+
+
+def http_storm(
+    address: str, requests: int, surface: Surface = MANAGEMENT
+) -> tuple[Counter[int | None], list[str]]:
     """Statuses seen (None: no answer) and the requests answered 5xx."""
     seen: Counter[int | None] = Counter()
     failures: list[str] = []
 
     @fuzz_settings(requests)
-    @given(method=METHODS, path=PATHS, version=VERSIONS, headers=HEADERS, body=st.binary(max_size=512))
+    @given(
+        method=surface.methods,
+        path=surface.paths,
+        version=surface.versions,
+        headers=surface.headers,
+        body=surface.bodies,
+    )
     def fuzz(method: str, path: str, version: str, headers: list[str], body: bytes) -> None:
         request = raw_request(method, path, version, headers, body)
         status = status_of(address, request)
