@@ -1,4 +1,4 @@
-"""The fuzz soak: 20,000 generated requests at every RPC of every listener of one real daemon.
+"""The fuzz soak: 20,000 generated requests at every RPC and every HTTP listener of one real daemon.
 
 The same generator and driver as tests/daemon/test_fuzz.py and test_fuzz_http.py (hypothesis examples sent
 64 at a time over grpc.aio, raw HTTP on a socket), at the count `make test` cannot afford. Prints, per RPC,
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from bench.harness import echo_server
 from tests.support.fuzz import BAD_METADATA, LISTENERS, Method, fuzz_daemon, storm
-from tests.support.fuzz_http import http_storm
+from tests.support.fuzz_http import MANAGEMENT, OFREP, http_storm
 
 ECHO_METHOD = Method("/sidecar.v1.EvaluationService/Evaluate", False, False)
 
@@ -66,17 +66,21 @@ def main() -> int:
                 )
                 for failure in sent.failures[:3]:
                     print(f"    {failure}")
-        started = time.perf_counter()
-        seen, failures = http_storm(daemon.management_address, args.requests)
-        rate = sum(seen.values()) / (time.perf_counter() - started)
-        total += sum(seen.values())
-        bad += len(failures)
-        print(
-            f"{'management':<11} {'HTTP (raw requests)':<62} {sum(seen.values()):>7} {rate:>7,.0f}"
-            f" {'':>7}  {codes_text(seen)}"
-        )
-        for failure in failures[:3]:
-            print(f"    {failure}")
+        for name, address, surface in (
+            ("management", daemon.management_address, MANAGEMENT),
+            ("ofrep", f"127.0.0.1:{daemon.ofrep_port}", OFREP),
+        ):
+            started = time.perf_counter()
+            seen, failures = http_storm(address, args.requests, surface)
+            rate = sum(seen.values()) / (time.perf_counter() - started)
+            total += sum(seen.values())
+            bad += len(failures)
+            print(
+                f"{name:<11} {'HTTP (raw requests)':<62} {sum(seen.values()):>7} {rate:>7,.0f}"
+                f" {'':>7}  {codes_text(seen)}"
+            )
+            for failure in failures[:3]:
+                print(f"    {failure}")
         serving = daemon.health() == health_pb2.HealthCheckResponse.SERVING
         alive = daemon.process is not None and daemon.process.poll() is None
     elapsed = time.perf_counter() - started_all
