@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sidecar.server.convert import to_struct
+from sidecar.telemetry.prometheus import prometheus_name
 from sidecar.v1 import evaluation_pb2, routing_pb2, routing_pb2_grpc
 from tests.support.daemon import Daemon
 
@@ -64,8 +65,6 @@ def test_every_exposed_family_is_documented(daemon: Daemon) -> None:
 
 
 def test_every_documented_name_is_its_otlp_name_translated() -> None:
-    from sidecar.telemetry.prometheus import prometheus_name
-
     units = {"seconds": "s", "bytes": "By", "percent": "%"}
     for prometheus, otlp in documented().items():
         unit = next(
